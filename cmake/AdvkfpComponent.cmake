@@ -1,0 +1,21 @@
+# Helpers shared by src/, components/ and tests/.
+
+# Reuses the precompiled LibTorch header built by advkfp_pch.
+function(advkfp_reuse_pch target)
+  target_precompile_headers(${target} REUSE_FROM advkfp_pch)
+endfunction()
+
+# advkfp_add_component(<cli-name>): components/<cli-name>/{main.cpp,<id>.cpp} -> build/bin/<cli-name>.
+# The options/spec/run code is a static library so tests can call it in-process.
+function(advkfp_add_component name)
+  string(REPLACE "-" "_" id "${name}")
+  add_library(advkfp_cmd_${id} STATIC ${id}.cpp)
+  target_include_directories(advkfp_cmd_${id} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(advkfp_cmd_${id} PUBLIC advkfp::cli)
+  advkfp_reuse_pch(advkfp_cmd_${id})
+  add_executable(${name} main.cpp)
+  target_link_libraries(${name} PRIVATE advkfp_cmd_${id})
+  advkfp_reuse_pch(${name})
+  install(TARGETS ${name} RUNTIME DESTINATION bin)
+  set_property(GLOBAL APPEND PROPERTY ADVKFP_COMPONENTS ${name})
+endfunction()

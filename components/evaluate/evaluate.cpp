@@ -1,0 +1,86 @@
+// evaluate: model + dataset -> metrics JSON (accuracy, loss, per-class accuracy, confusion matrix).
+#include "evaluate.h"
+
+#include "attacks/attacks.h"
+#include "common/log.h"
+#include "data/dataset.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "metrics/metrics.h"
+#include "model/classifier.h"
+
+namespace advkfp::evaluate {
+namespace {
+
+void run(const Options& o) {
+  auto net = model::load_model(o.model, "model");
+  auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
+  data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
+  const auto sha = io::sha256_file(o.model / model::kModelFile, "model");
+
+  io::Json m = {{"tool", "evaluate"},
+                {"model", model::describe_model(net.info(), sha)},
+                {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}}};
+  m["model"].erase("training");
+  auto clean = metrics::evaluate(net, ds.images, ds.labels, o.batch_size);
+  if (o.attack == "none") {
+    m.update(metrics::to_json(clean, ds.class_names));
+    m["attack"] = nullptr;
+    log::info("accuracy ", clean.accuracy, " on ", ds.size(), " images");
+  } else {
+    attacks::AttackConfig cfg;
+    cfg.method = attacks::parse_method(o.attack);
+    cfg.epsilon = o.epsilon;
+    cfg.steps = o.steps;
+    cfg.step_size = o.step_size;
+    cfg.restarts = o.restarts;
+    cfg.random_start = o.random_start;
+    cfg.validate();
+    log::info("white-box ", cfg.describe(), " on ", ds.size(), " images");
+    auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed,
+                                   o.log_every);
+    auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
+    m.update(metrics::to_json(attacked, ds.class_names));
+    m["clean_accuracy"] = ds.has_labels() ? io::Json(clean.accuracy) : io::Json(nullptr);
+    m["attack"] = attacks::to_json(cfg);
+    m["attack"]["stats"] = metrics::to_json(
+        metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels, ds.images, adv));
+    log::info("accuracy ", clean.accuracy, " clean, ", attacked.accuracy, " under ",
+              cfg.describe());
+  }
+  io::write_json(o.metrics, m, "metrics");
+}
+
+}  // namespace
+
+const cli::Spec<Options>& spec() {
+  static const auto s =
+      cli::Spec<Options>("evaluate",
+                         "Measure a model's accuracy on a dataset, optionally under a white-box "
+                         "FGSM or PGD attack crafted against that model.")
+          .input("model", &Options::model, cli::types::kModel, "Model folder from train or pgd-train.")
+          .input("dataset", &Options::dataset, cli::types::kDataset,
+                 "Dataset folder (clean or adversarial).")
+          .output("metrics", &Options::metrics, cli::types::kMetrics,
+                  "Metrics JSON: accuracy, loss, per-class accuracy, confusion matrix, mean "
+                  "confidence; with an attack also clean accuracy, success rate, perturbation.")
+          .param("attack", &Options::attack,
+                 "Attack the inputs first: none, fgsm or pgd (white-box, on this model).",
+                 {"none", "fgsm", "pgd"})
+          .param("epsilon", &Options::epsilon, "Attack L-inf budget, 0 < eps <= 1.",
+                 cli::in_range(0, 1, true, false))
+          .param("steps", &Options::steps, "PGD iterations.", cli::at_least(1))
+          .param("step_size", &Options::step_size, "PGD step; 0 uses 2.5 * epsilon / steps.",
+                 cli::in_range(0, 1))
+          .param("restarts", &Options::restarts, "PGD restarts (the strongest per image is kept).",
+                 cli::at_least(1))
+          .param("random_start", &Options::random_start, "PGD starts at a random point of the ball.")
+          .param("batch_size", &Options::batch_size, "Images per forward pass.", cli::at_least(1))
+          .param("limit", &Options::limit, "Use only the first N images (0: all).",
+                 cli::at_least(0))
+          .common()
+          .run(&run);
+  return s;
+}
+
+}  // namespace advkfp::evaluate

@@ -1,0 +1,25 @@
+// evaluate: accuracy of a model on a dataset, optionally under a white-box attack.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "cli/spec.h"
+
+namespace advkfp::evaluate {
+
+struct Options : cli::CommonOptions {
+  std::filesystem::path model, dataset, metrics;
+  std::string attack = "none";
+  double epsilon = 0.15;
+  int64_t steps = 20;
+  double step_size = 0.0;
+  int64_t restarts = 1;
+  bool random_start = true;
+  int64_t batch_size = 256;
+  int64_t limit = 0;
+};
+
+const cli::Spec<Options>& spec();
+
+}  // namespace advkfp::evaluate

@@ -1,0 +1,90 @@
+// fgsm-attack: model + dataset + eps -> adversarial dataset (float32, lossless) + metrics JSON.
+#include "fgsm_attack.h"
+
+#include "attacks/attacks.h"
+#include "common/log.h"
+#include "data/dataset.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "metrics/metrics.h"
+#include "model/classifier.h"
+
+namespace advkfp::fgsm_attack {
+namespace {
+
+void run(const Options& o) {
+  attacks::AttackConfig cfg;
+  cfg.method = attacks::Method::kFgsm;
+  cfg.epsilon = o.epsilon;
+  cfg.validate();
+  auto net = model::load_model(o.model, "model");
+  auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
+  data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
+  const auto sha = io::sha256_file(o.model / model::kModelFile, "model");
+
+  // Without labels (or when asked) craft against the model's own predictions: no label leaking.
+  const bool labelled = ds.has_labels() && !o.use_predictions;
+  log::info(cfg.describe(), " on ", ds.size(), " images, targets: ",
+            labelled ? "true labels" : "model predictions");
+  auto adv = attacks::attack_all(net, ds.images, labelled ? ds.labels : torch::Tensor(), cfg,
+                                 o.batch_size, o.seed, o.log_every);
+
+  auto clean = metrics::evaluate(net, ds.images, ds.labels, o.batch_size);
+  auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
+  const auto stats =
+      metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels, ds.images, adv);
+
+  data::Dataset out = ds;
+  out.images = adv;
+  out.provenance = {{"attack", attacks::to_json(cfg)},
+                    {"targets", labelled ? "labels" : "predictions"},
+                    {"model_sha256", sha},
+                    {"source", ds.provenance}};
+  data::save_dataset(o.adversarial_dataset, out, data::ImageEncoding::kFloat32,
+                     "adversarial_dataset");
+
+  io::Json m = {{"tool", "fgsm-attack"},
+                {"attack", attacks::to_json(cfg)},
+                {"targets", labelled ? "labels" : "predictions"},
+                {"model_sha256", sha},
+                {"count", ds.size()},
+                {"clean_mean_confidence", clean.mean_confidence},
+                {"adversarial_mean_confidence", attacked.mean_confidence}};
+  m.update(metrics::to_json(stats));
+  if (!ds.has_labels()) {
+    m["clean_accuracy"] = nullptr;
+    m["adversarial_accuracy"] = nullptr;
+  }
+  io::write_json(o.metrics, m, "metrics");
+  log::info("accuracy ", stats.clean_accuracy, " clean -> ", stats.adversarial_accuracy,
+            " under attack; success rate ", stats.success_rate);
+}
+
+}  // namespace
+
+const cli::Spec<Options>& spec() {
+  static const auto s =
+      cli::Spec<Options>("fgsm-attack",
+                         "Craft FGSM adversarial examples x' = clamp(x + eps * sign(grad), 0, 1) "
+                         "against a trained model.")
+          .input("model", &Options::model, cli::types::kModel, "Model folder to attack.")
+          .input("dataset", &Options::dataset, cli::types::kDataset, "Clean dataset folder.")
+          .output("adversarial_dataset", &Options::adversarial_dataset, cli::types::kDataset,
+                  "Perturbed copy of the dataset (float32 IDX, lossless), labels kept.")
+          .output("metrics", &Options::metrics, cli::types::kMetrics,
+                  "Clean and adversarial accuracy, attack success rate, perturbation norms.")
+          .param("epsilon", &Options::epsilon, "L-inf budget in pixel units, 0 < eps <= 1.",
+                 cli::in_range(0, 1, true, false))
+          .param("use_predictions", &Options::use_predictions,
+                 "Craft against the model's predictions instead of the labels (as for unlabelled "
+                 "traffic).")
+          .param("batch_size", &Options::batch_size, "Images per gradient computation.",
+                 cli::at_least(1))
+          .param("limit", &Options::limit, "Attack only the first N images (0: all).",
+                 cli::at_least(0))
+          .common()
+          .run(&run);
+  return s;
+}
+
+}  // namespace advkfp::fgsm_attack

@@ -1,0 +1,20 @@
+// fgsm-attack: craft an adversarial copy of a dataset against a model.
+#pragma once
+
+#include <filesystem>
+
+#include "cli/spec.h"
+
+namespace advkfp::fgsm_attack {
+
+struct Options : cli::CommonOptions {
+  std::filesystem::path model, dataset, adversarial_dataset, metrics;
+  double epsilon = 0.15;
+  bool use_predictions = false;
+  int64_t batch_size = 256;
+  int64_t limit = 0;
+};
+
+const cli::Spec<Options>& spec();
+
+}  // namespace advkfp::fgsm_attack

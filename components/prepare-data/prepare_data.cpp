@@ -1,0 +1,80 @@
+// prepare-data: <source>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] -> two dataset folders.
+#include "prepare_data.h"
+
+#include "common/error.h"
+#include "common/log.h"
+#include "data/dataset.h"
+#include "io/files.h"
+
+namespace advkfp::prepare_data {
+namespace {
+
+std::vector<std::string> parse_names(const std::string& csv) {
+  if (csv.empty()) return data::fashion_mnist_class_names();
+  std::vector<std::string> names;
+  std::string cur;
+  for (char c : csv) {
+    if (c == ',') {
+      names.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  names.push_back(cur);
+  for (const auto& n : names) {
+    if (n.empty()) throw UsageError(describe("class_names", "empty class name in '" + csv + "'"));
+  }
+  return names;
+}
+
+void convert(const std::filesystem::path& dir, const std::string& prefix, int64_t limit,
+             const std::vector<std::string>& names, const std::filesystem::path& out,
+             const std::string& what) {
+  const auto images = data::find_idx_file(dir, prefix + "-images-idx3-ubyte", "source_dir");
+  const auto labels = data::find_idx_file(dir, prefix + "-labels-idx1-ubyte", "source_dir");
+  auto ds = data::load_idx_pair(images, labels, names).slice(0, limit);
+  ds.provenance = {{"images", images.string()},
+                   {"images_sha256", io::sha256_file(images, "source_dir")},
+                   {"labels", labels.string()},
+                   {"labels_sha256", io::sha256_file(labels, "source_dir")},
+                   {"split", prefix == "train" ? "train" : "test"},
+                   {"count", ds.size()}};
+  data::save_dataset(out, ds, data::ImageEncoding::kUint8, what);
+  log::info(what, ": ", ds.size(), " images from ", images.string());
+}
+
+void run(const Options& o) {
+  if (!std::filesystem::is_directory(o.source_dir)) {
+    throw Error(describe("source_dir", "'" + o.source_dir.string() + "' is not a folder"));
+  }
+  const auto names = parse_names(o.class_names);
+  convert(o.source_dir, "train", o.train_limit, names, o.train_dataset, "train_dataset");
+  convert(o.source_dir, "t10k", o.test_limit, names, o.test_dataset, "test_dataset");
+}
+
+}  // namespace
+
+const cli::Spec<Options>& spec() {
+  static const auto s =
+      cli::Spec<Options>("prepare-data",
+                         "Convert MNIST-style IDX files (default: Debian's Fashion-MNIST) into "
+                         "train and test dataset folders.")
+          .param("source_dir", &Options::source_dir,
+                 "Folder holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz].")
+          .output("train_dataset", &Options::train_dataset, cli::types::kDataset,
+                  "Training set folder.")
+          .output("test_dataset", &Options::test_dataset, cli::types::kDataset,
+                  "Test set folder.")
+          .param("class_names", &Options::class_names,
+                 "Comma-separated class names in label order (empty: Fashion-MNIST's).")
+          .param("train_limit", &Options::train_limit, "Keep the first N training images (0: all).",
+                 cli::at_least(0))
+          .param("test_limit", &Options::test_limit, "Keep the first N test images (0: all).",
+                 cli::at_least(0))
+          .common(false)
+          .run(&run);
+  return s;
+}
+
+}  // namespace advkfp::prepare_data

@@ -1,0 +1,84 @@
+// train: dataset -> TorchScript model folder + metrics JSON.
+#include "train.h"
+
+#include "common/log.h"
+#include "data/dataset.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "model/classifier.h"
+#include "training/training.h"
+
+namespace advkfp::train {
+namespace {
+
+void run(const Options& o) {
+  auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
+  training::TrainConfig cfg;
+  cfg.epochs = o.epochs;
+  cfg.batch_size = o.batch_size;
+  cfg.learning_rate = o.learning_rate;
+  cfg.lr_step = o.lr_step;
+  cfg.lr_gamma = o.lr_gamma;
+  cfg.seed = o.seed;
+  cfg.log_every = o.log_every;
+  cfg.validate();
+
+  auto net = model::make_paper_cnn(ds.class_names, o.seed);
+  data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
+  log::info("training ", net.info().architecture, " (", net.parameter_count(), " parameters) on ",
+            ds.size(), " images for ", cfg.epochs, " epochs");
+  const auto history = training::train_clean(net, ds, cfg);
+
+  io::Json hist = io::Json::array();
+  double seconds = 0;
+  for (const auto& r : history) {
+    hist.push_back(training::to_json(r));
+    seconds += r.seconds;
+  }
+  net.info().training = {{"method", "clean"},
+                         {"config", training::to_json(cfg)},
+                         {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}},
+                         {"history", hist}};
+  model::save_model(o.model, net, "model");
+  const auto sha = io::sha256_file(o.model / model::kModelFile, "model");
+  io::Json m = {{"tool", "train"},
+                {"model", model::describe_model(net.info(), sha)},
+                {"count", ds.size()},
+                {"train_loss", history.empty() ? 0.0 : history.back().train_loss},
+                {"train_accuracy", history.empty() ? 0.0 : history.back().train_accuracy},
+                {"seconds", seconds},
+                {"images_per_second",
+                 seconds > 0 ? static_cast<double>(ds.size() * cfg.epochs) / seconds : 0.0},
+                {"history", hist}};
+  m["model"].erase("training");
+  io::write_json(o.metrics, m, "metrics");
+}
+
+}  // namespace
+
+const cli::Spec<Options>& spec() {
+  static const auto s =
+      cli::Spec<Options>("train", "Train the paper CNN on a labelled dataset (Adam, StepLR, cross-entropy).")
+          .input("dataset", &Options::dataset, cli::types::kDataset,
+                 "Labelled training set (a dataset folder from prepare-data).")
+          .output("model", &Options::model, cli::types::kModel,
+                  "Trained model folder: TorchScript model.pt + model.json sidecar.")
+          .output("metrics", &Options::metrics, cli::types::kMetrics,
+                  "Training metrics JSON with the per-epoch history.")
+          .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
+          .param("batch_size", &Options::batch_size, "Images per optimisation step.",
+                 cli::at_least(1))
+          .param("learning_rate", &Options::learning_rate, "Adam learning rate.",
+                 cli::in_range(0, 10, true, true))
+          .param("lr_step", &Options::lr_step, "StepLR: epochs between learning-rate decays.",
+                 cli::at_least(1))
+          .param("lr_gamma", &Options::lr_gamma, "StepLR: decay factor.",
+                 cli::in_range(0, 1, true, false))
+          .param("limit", &Options::limit, "Use only the first N images (0: all).",
+                 cli::at_least(0))
+          .common()
+          .run(&run);
+  return s;
+}
+
+}  // namespace advkfp::train

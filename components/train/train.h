@@ -1,0 +1,22 @@
+// train: clean training of the paper CNN on a dataset artifact.
+#pragma once
+
+#include <filesystem>
+
+#include "cli/spec.h"
+
+namespace advkfp::train {
+
+struct Options : cli::CommonOptions {
+  std::filesystem::path dataset, model, metrics;
+  int64_t epochs = 10;
+  int64_t batch_size = 64;
+  double learning_rate = 1e-3;
+  int64_t lr_step = 5;
+  double lr_gamma = 0.5;
+  int64_t limit = 0;
+};
+
+const cli::Spec<Options>& spec();
+
+}  // namespace advkfp::train

@@ -1,0 +1,63 @@
+// L-infinity evasion attacks on [0,1] images: FGSM and PGD (with random start and restarts).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/classifier.h"
+
+namespace advkfp::attacks {
+
+enum class Method { kFgsm, kPgd };
+
+/// Parses "fgsm" or "pgd". Throws advkfp::UsageError otherwise.
+Method parse_method(const std::string& name);
+std::string method_name(Method m);
+
+struct AttackConfig {
+  Method method = Method::kFgsm;
+  double epsilon = 0.15;    ///< L-inf budget in pixel units, 0 < eps <= 1
+  double step_size = 0.0;   ///< PGD step alpha; 0 means the common rule 2.5 * eps / steps
+  int64_t steps = 10;       ///< PGD iterations (>= 1)
+  bool random_start = true; ///< PGD: start from clamp(x + U(-eps, eps), 0, 1)
+  int64_t restarts = 1;     ///< PGD: independent runs; per sample the successful or highest-loss one
+
+  /// The step actually used (applies the 2.5 * eps / steps rule when step_size is 0).
+  double effective_step() const;
+  /// Throws advkfp::UsageError naming the parameter when a value is out of range.
+  void validate() const;
+  /// e.g. "FGSM eps=0.15" or "PGD-20 eps=0.15 step=0.01 restarts=1 random-start".
+  std::string describe() const;
+};
+
+/// FGSM on one batch: x' = clamp(x + eps * sign(grad_x CE(f(x), y)), 0, 1), mean-reduced CE on
+/// logits, sign(0) = 0. `x` float32 [N,C,H,W] in [0,1]; `y` int64 [N]. The caller puts the model in
+/// eval mode. Returns a new tensor, no autograd history; parameter gradients are not touched.
+torch::Tensor fgsm(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
+                   double epsilon);
+
+/// PGD on one batch with the semantics of FGSM per step: x <- x + alpha * sign(grad), then project
+/// onto the eps-ball around x and clamp to [0,1]; returns the last iterate (best restart per
+/// sample). Random starts draw from `gen`, so the same generator state gives the same result.
+torch::Tensor pgd(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
+                  const AttackConfig& config, at::Generator& gen);
+
+/// Dispatches to fgsm() or pgd().
+torch::Tensor attack_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
+                           const AttackConfig& config, at::Generator& gen);
+
+/// Labels for attacking unlabelled inputs: the model's own predictions (avoids label leaking).
+torch::Tensor predicted_labels(model::Classifier& net, const torch::Tensor& x);
+
+/// Attacks a whole image set batch by batch, with the model in eval mode. `labels` may be undefined,
+/// in which case the model's predictions are used. Logs progress every `log_every` batches.
+torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
+                         const torch::Tensor& labels, const AttackConfig& config,
+                         int64_t batch_size, int64_t seed, int64_t log_every);
+
+/// The configuration as recorded in metrics and model sidecars.
+nlohmann::json to_json(const AttackConfig& c);
+
+}  // namespace advkfp::attacks

@@ -1,0 +1,109 @@
+// cli::run: owns main() for every tool. Binds a Spec to CLI11, validates, sets threads and seed,
+// runs, and maps errors to exit codes (0 ok, 1 runtime failure, 2 usage error).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <type_traits>
+
+#include "cli/spec.h"
+#include "common/error.h"
+#include "common/log.h"
+
+namespace advkfp::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+/// "<tool> (advkfp) <version>"
+std::string version_line(const std::string& tool);
+/// Applies CommonOptions: logging, thread count (0 = available cores), global seed. Returns the
+/// thread count in use.
+int64_t apply_common(const std::string& tool, const CommonOptions& common);
+/// Checks before any work that an output path's folder can be created and written, so a long run
+/// does not fail at the end. Throws advkfp::Error naming `what`.
+void check_writable(const std::filesystem::path& path, const std::string& what);
+/// Prints "<tool>: error: <message>" (first line only) to stderr.
+void print_error(const std::string& tool, const std::string& message);
+/// Runs `body`, mapping exceptions to exit codes and printing one error line.
+int guarded(const std::string& tool, const std::function<void()>& body);
+
+/// Adds one CLI11 option per field of `spec`, bound to `options`.
+template <class O>
+void bind(CLI::App& app, const Spec<O>& spec, O& options) {
+  for (const auto& f : spec.fields()) {
+    const std::string flag = "--" + flag_name(f.name);
+    std::visit(
+        [&](auto member) {
+          auto* opt = app.add_option(flag, options.*member, f.description);
+          using T = std::decay_t<decltype(options.*member)>;
+          if constexpr (std::is_same_v<T, std::filesystem::path>) {
+            const bool required = (f.role != Role::kParameter) && !f.optional;
+            if (required) opt->required();
+            opt->type_name(f.role == Role::kInputArtifact ? "PATH" : "OUT");
+          } else if constexpr (std::is_same_v<T, bool>) {
+            opt->default_str(options.*member ? "true" : "false");
+            opt->type_name("BOOL");
+          } else {
+            opt->capture_default_str();
+            if constexpr (std::is_same_v<T, std::string>) {
+              if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
+            }
+          }
+        },
+        f.member);
+  }
+}
+
+/// Validates numeric ranges declared in the spec. Throws advkfp::UsageError naming the field.
+template <class O>
+void validate(const Spec<O>& spec, const O& options) {
+  for (const auto& f : spec.fields()) {
+    if (!f.check) continue;
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(options.*member)>;
+          if constexpr (std::is_same_v<T, double> || std::is_same_v<T, int64_t>) {
+            const double v = static_cast<double>(options.*member);
+            if (auto err = f.check(v)) throw UsageError(describe(f.name, *err));
+          }
+        },
+        f.member);
+  }
+}
+
+template <class O>
+int run(int argc, char** argv, const Spec<O>& spec) {
+  CLI::App app{spec.description(), spec.name()};
+  app.set_version_flag("--version", version_line(spec.name()));
+  app.get_formatter()->column_width(34);
+  O options;
+  bind(app, spec, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --help, --version
+    }
+    print_error(spec.name(), std::string(e.what()) + " (see --help)");
+    return kExitUsage;
+  }
+  return guarded(spec.name(), [&] {
+    validate(spec, options);
+    for (const auto& f : spec.fields()) {
+      if (f.role != Role::kOutputArtifact && f.role != Role::kOutputParameter) continue;
+      const auto& path = options.*std::get<std::filesystem::path O::*>(f.member);
+      if (!path.empty()) check_writable(path, f.name);
+    }
+    const auto& common = static_cast<const CommonOptions&>(options);
+    const int64_t threads = apply_common(spec.name(), common);
+    log::info(version_line(spec.name()), ", ", threads, " threads, seed ", common.seed);
+    spec.invoke(options);
+  });
+}
+
+}  // namespace advkfp::cli

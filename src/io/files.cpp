@@ -1,0 +1,166 @@
+// Atomic artifact writes (temp + rename), file reads and hashing.
+#include "io/files.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace advkfp::io {
+namespace {
+
+std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+
+fs::path temp_sibling(const fs::path& path) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::ostringstream name;
+  name << '.' << path.filename().string() << ".tmp-" << ::getpid() << '-' << std::hex << rng();
+  return path.parent_path() / name.str();
+}
+
+void ensure_parent(const fs::path& path, const std::string& what) {
+  const auto parent = path.parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw Error(describe(what, "cannot create folder " + quoted(parent) + ": " + ec.message()));
+}
+
+std::string to_hex(const unsigned char* data, size_t n) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
+  return out;
+}
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+}  // namespace
+
+void write_file_atomically(const fs::path& path, const std::string& what,
+                           const std::function<void(const fs::path& tmp)>& fill) {
+  if (path.empty()) throw UsageError(describe(what, "empty output path"));
+  ensure_parent(path, what);
+  if (fs::is_directory(path)) {
+    throw Error(describe(what, "cannot write " + quoted(path) + ": it is a folder"));
+  }
+  const fs::path tmp = temp_sibling(path);
+  try {
+    fill(tmp);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw Error(describe(what, "cannot write " + quoted(path) + ": " + ec.message()));
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+void write_atomically(const fs::path& path, const std::string& content, const std::string& what) {
+  write_file_atomically(path, what, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw Error(describe(what, "cannot write " + quoted(path) + ": " + std::strerror(errno)));
+    }
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) throw Error(describe(what, "cannot write " + quoted(path) + ": write failed"));
+  });
+}
+
+void write_dir_atomically(const fs::path& dir, const std::string& what,
+                          const std::function<void(const fs::path& tmp_dir)>& fill) {
+  if (dir.empty()) throw UsageError(describe(what, "empty output path"));
+  ensure_parent(dir, what);
+  if (fs::exists(dir) && !fs::is_directory(dir)) {
+    throw Error(describe(what, "cannot write " + quoted(dir) + ": a file is in the way"));
+  }
+  const fs::path tmp = temp_sibling(dir);
+  std::error_code ec;
+  fs::create_directory(tmp, ec);
+  if (ec) throw Error(describe(what, "cannot write " + quoted(dir) + ": " + ec.message()));
+  try {
+    fill(tmp);
+    // rename(2) replaces only an empty folder, so move a previous result aside first; KFP launchers
+    // create the output folder before the task starts.
+    if (fs::exists(dir)) {
+      const fs::path old = temp_sibling(dir);
+      fs::rename(dir, old, ec);
+      if (ec) throw Error(describe(what, "cannot replace " + quoted(dir) + ": " + ec.message()));
+      fs::rename(tmp, dir, ec);
+      if (ec) {
+        fs::rename(old, dir);
+        throw Error(describe(what, "cannot write " + quoted(dir) + ": " + ec.message()));
+      }
+      fs::remove_all(old, ec);
+    } else {
+      fs::rename(tmp, dir, ec);
+      if (ec) throw Error(describe(what, "cannot write " + quoted(dir) + ": " + ec.message()));
+    }
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    throw;
+  }
+}
+
+std::string read_file(const fs::path& path, const std::string& what) {
+  if (fs::is_directory(path)) {
+    throw Error(describe(what, "cannot read " + quoted(path) + ": it is a folder"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(describe(what, "cannot read " + quoted(path) + ": " + std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(describe(what, "cannot read " + quoted(path) + ": read failed"));
+  return ss.str();
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
+    throw Error("sha256: digest failed");
+  }
+  return to_hex(md.data(), len);
+}
+
+std::string sha256_file(const fs::path& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(describe(what, "cannot read " + quoted(path) + ": " + std::strerror(errno)));
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw Error("sha256: digest init failed");
+  }
+  std::array<char, 1 << 16> buf{};
+  while (in) {
+    in.read(buf.data(), buf.size());
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) throw Error(describe(what, "cannot read " + quoted(path) + ": read failed"));
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
+  return to_hex(md.data(), len);
+}
+
+void write_output_parameter(const fs::path& path, const std::string& value,
+                            const std::string& what) {
+  write_atomically(path, value, what);
+}
+
+}  // namespace advkfp::io

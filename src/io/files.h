@@ -1,0 +1,38 @@
+// File-system helpers: atomic writes of files and artifact folders, whole-file reads, SHA-256.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace advkfp::io {
+
+namespace fs = std::filesystem;
+
+/// Writes `content` to `path` through a temporary sibling file that is renamed into place, so a
+/// reader never sees a partial file. Creates missing parent folders. Throws advkfp::Error naming
+/// `what` (the input or output's name) when the path cannot be written.
+void write_atomically(const fs::path& path, const std::string& content, const std::string& what);
+
+/// Runs `fill(tmp)` to write a file at a temporary sibling path, then renames it to `path`.
+/// On any exception the temporary file is removed and the exception propagates.
+void write_file_atomically(const fs::path& path, const std::string& what,
+                           const std::function<void(const fs::path& tmp)>& fill);
+
+/// Same for a folder artifact: `fill(tmp_dir)` populates a fresh temporary sibling folder, which then
+/// replaces `dir` (an existing folder at `dir` is removed only after `fill` succeeded).
+void write_dir_atomically(const fs::path& dir, const std::string& what,
+                          const std::function<void(const fs::path& tmp_dir)>& fill);
+
+/// Reads a whole file. Throws advkfp::Error "<what>: cannot read '<path>': <reason>".
+std::string read_file(const fs::path& path, const std::string& what);
+
+/// Lowercase hex SHA-256 of a file's bytes.
+std::string sha256_file(const fs::path& path, const std::string& what);
+/// Lowercase hex SHA-256 of a byte string.
+std::string sha256_hex(const std::string& bytes);
+
+/// Writes a KFP output parameter: only the value, no trailing newline (KFP reads STRING verbatim).
+void write_output_parameter(const fs::path& path, const std::string& value, const std::string& what);
+
+}  // namespace advkfp::io

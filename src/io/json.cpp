@@ -1,0 +1,23 @@
+// JSON file helpers.
+#include "io/json.h"
+
+#include "common/error.h"
+#include "io/files.h"
+
+namespace advkfp::io {
+
+Json read_json(const std::filesystem::path& path, const std::string& what) {
+  const std::string text = read_file(path, what);
+  try {
+    return Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(describe(what, "'" + path.string() + "' is not valid JSON (byte " +
+                                   std::to_string(e.byte) + ")"));
+  }
+}
+
+void write_json(const std::filesystem::path& path, const Json& value, const std::string& what) {
+  write_atomically(path, value.dump(2) + "\n", what);
+}
+
+}  // namespace advkfp::io

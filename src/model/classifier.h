@@ -1,0 +1,88 @@
+// The image classifier: a TorchScript module (loadable by Python's torch.jit.load and Triton's
+// pytorch_libtorch backend) that is trained directly with the C++ optimizers.
+#pragma once
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace advkfp::model {
+
+/// What the JSON sidecar (model.json) records beside model.pt.
+struct ModelInfo {
+  std::string architecture = "paper-cnn";
+  std::vector<int64_t> input_shape = {1, 28, 28};  ///< [C,H,W]
+  std::vector<std::string> class_names;
+  int64_t seed = 0;
+  nlohmann::json training = nlohmann::json::object();  ///< settings and history of how it was made
+  nlohmann::json parent = nullptr;                     ///< the model it was fine-tuned from, if any
+  int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+};
+
+/// A classifier: TorchScript module + metadata. forward() maps float32 [N,C,H,W] in [0,1] to
+/// logits [N,num_classes]. Copying shares the module (like torch::jit::Module itself).
+class Classifier {
+ public:
+  Classifier(torch::jit::Module module, ModelInfo info);
+
+  torch::Tensor forward(const torch::Tensor& images);
+  std::vector<torch::Tensor> parameters() const;
+  int64_t parameter_count() const;
+  void train(bool on = true) { module_.train(on); }
+  void eval() { module_.eval(); }
+
+  /// Deep copies of the parameter values (for keeping the best epoch).
+  std::vector<torch::Tensor> snapshot() const;
+  /// Writes values taken by snapshot() back into the parameters.
+  void restore(const std::vector<torch::Tensor>& values);
+
+  const ModelInfo& info() const { return info_; }
+  ModelInfo& info() { return info_; }
+  torch::jit::Module& module() { return module_; }
+
+ private:
+  torch::jit::Module module_;
+  ModelInfo info_;
+};
+
+/// Disables requires_grad on every parameter for its lifetime (attacks need only input gradients),
+/// restoring the previous flags afterwards.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(const Classifier& net);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<torch::Tensor> params_;
+  std::vector<bool> flags_;
+};
+
+/// The paper's CNN (~421k parameters): Conv(1->32,3x3,pad 1) ReLU MaxPool2, Conv(32->64,3x3,pad 1)
+/// ReLU MaxPool2, Flatten(3136), Linear(3136->128) ReLU, Linear(128->num_classes). Weights use
+/// PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from a generator
+/// seeded with `seed`, so the same seed gives the same initial model.
+Classifier make_paper_cnn(std::vector<std::string> class_names, int64_t seed);
+
+inline constexpr const char* kModelFile = "model.pt";
+inline constexpr const char* kSidecarFile = "model.json";
+inline constexpr const char* kModelFormat = "advkfp.model/v1";
+
+/// Saves a model folder atomically: model.pt (TorchScript) and model.json (ModelInfo + sha256 of
+/// model.pt). Throws advkfp::Error naming `what`.
+void save_model(const std::filesystem::path& dir, Classifier& net, const std::string& what);
+
+/// Loads a model folder (or the model.pt inside one). Checks the sidecar's sha256 against model.pt,
+/// that model.pt is TorchScript, and that forward() accepts the recorded input shape and returns
+/// one logit per class. Throws advkfp::Error naming `what`.
+Classifier load_model(const std::filesystem::path& path, const std::string& what);
+
+/// The sidecar fields as JSON (also embedded in metrics to identify the model).
+nlohmann::json describe_model(const ModelInfo& info, const std::string& sha256);
+
+}  // namespace advkfp::model
