@@ -39,7 +39,7 @@ Progress::Progress(std::string label, int64_t total_steps, int64_t items_per_ste
     : label_(std::move(label)),
       total_(total_steps),
       items_per_step_(items_per_step),
-      every_(every > 0 ? every : 1),
+      every_(every),
       start_(std::chrono::steady_clock::now()) {}
 
 double Progress::elapsed_seconds() const {
@@ -48,7 +48,7 @@ double Progress::elapsed_seconds() const {
 
 void Progress::step(const std::string& extra) {
   ++done_;
-  if (level() < Level::kInfo || (done_ % every_ != 0 && done_ != total_)) return;
+  if (every_ <= 0 || level() < Level::kInfo || (done_ % every_ != 0 && done_ != total_)) return;
   const double secs = elapsed_seconds();
   const double rate = secs > 0 ? static_cast<double>(done_ * items_per_step_) / secs : 0.0;
   const double eta = done_ > 0 ? secs * static_cast<double>(total_ - done_) / done_ : 0.0;

@@ -40,7 +40,8 @@ void error(const Args&... args) {
 }
 
 /// Rate-limited progress lines for long loops: "<label> 1200/60000 (2%) 2650 img/s, ETA 22s".
-/// Prints at most one line every `every` steps; silent when the level is below info.
+/// Prints at most one line every `every` steps (and at the end); silent when `every` is 0 or the
+/// level is below info.
 class Progress {
  public:
   Progress(std::string label, int64_t total_steps, int64_t items_per_step, int64_t every);

@@ -1,0 +1,98 @@
+// The whole workflow through the real binaries on a 2000-image Fashion-MNIST slice:
+// train -> evaluate -> fgsm-attack -> evaluate -> detect-degradation -> pgd-train -> evaluate.
+#include "e2e/e2e.h"
+#include "io/json.h"
+
+using namespace advkfp;
+using namespace advkfp::test;
+
+namespace {
+
+ProcessResult ok(const std::string& exe, std::vector<std::string> args) {
+  for (const char* a : {"--log-every", "0"}) args.push_back(a);
+  if (std::find(args.begin(), args.end(), "--threads") == args.end()) {
+    for (const char* a : {"--threads", "1"}) args.push_back(a);
+  }
+  auto r = run_process(exe, args);
+  INFO(exe << " stderr:\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+double accuracy(const fs::path& metrics) { return io::read_json(metrics, "m")["accuracy"]; }
+
+}  // namespace
+
+TEST_CASE("attack degrades the model, detection fires, PGD training restores robustness",
+          "[e2e][workflow]") {
+  TempDir dir;
+  auto p = [&](const std::string& name) { return (dir / name).string(); };
+  ok(ADVKFP_PREPARE_DATA_EXE, {"--train-dataset", p("train"), "--test-dataset", p("test"),
+                               "--train-limit", "2000", "--test-limit", "500", "--source-dir",
+                               ADVKFP_FASHION_MNIST_DIR});
+  ok(ADVKFP_TRAIN_EXE, {"--dataset", p("train"), "--model", p("model"), "--metrics",
+                        p("train.json"), "--epochs", "3", "--seed", "1"});
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("model"), "--dataset", p("test"), "--metrics",
+                           p("clean.json")});
+  ok(ADVKFP_FGSM_ATTACK_EXE, {"--model", p("model"), "--dataset", p("test"),
+                              "--adversarial-dataset", p("adv"), "--metrics", p("fgsm.json"),
+                              "--epsilon", "0.15"});
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("model"), "--dataset", p("adv"), "--metrics",
+                           p("attacked.json")});
+  const double clean = accuracy(dir / "clean.json");
+  const double attacked = accuracy(dir / "attacked.json");
+  INFO("clean " << clean << ", attacked " << attacked);
+  CHECK(clean > 0.6);
+  CHECK(attacked < clean - 0.3);
+  // fgsm-attack's own numbers agree with evaluate on the stored (lossless) adversarial set.
+  const auto fgsm = io::read_json(dir / "fgsm.json", "m");
+  CHECK(fgsm["adversarial_accuracy"].get<double>() == Approx(attacked));
+  CHECK(fgsm["perturbation"]["linf_max"].get<double>() <= 0.15 + 1e-6);
+
+  ok(ADVKFP_DETECT_DEGRADATION_EXE, {"--baseline-metrics", p("clean.json"), "--current-metrics",
+                                     p("attacked.json"), "--degraded", p("degraded"), "--report",
+                                     p("report.json")});
+  CHECK(read_text(dir / "degraded") == "true");
+  ok(ADVKFP_DETECT_DEGRADATION_EXE,
+     {"--baseline-metrics", p("clean.json"), "--current-metrics", p("clean.json"), "--degraded",
+      p("same"), "--report", p("same.json"), "--max-absolute-drop", "0"});
+  CHECK(read_text(dir / "same") == "false");
+
+  ok(ADVKFP_PGD_TRAIN_EXE, {"--model", p("model"), "--dataset", p("train"), "--robust-model",
+                            p("robust"), "--metrics", p("pgd.json"), "--epochs", "2",
+                            "--steps", "5", "--validation-size", "300", "--learning-rate",
+                            "5e-4"});
+  const auto pgd = io::read_json(dir / "pgd.json", "m");
+  CHECK(pgd["history"].size() == 3);
+  // A fresh white-box FGSM against each model, and the transfer set crafted on the original.
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("robust"), "--dataset", p("test"), "--attack", "fgsm",
+                           "--epsilon", "0.15", "--metrics", p("robust_fgsm.json")});
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("model"), "--dataset", p("test"), "--attack", "fgsm",
+                           "--epsilon", "0.15", "--metrics", p("orig_fgsm.json")});
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("robust"), "--dataset", p("adv"), "--metrics",
+                           p("robust_transfer.json")});
+  const double robust_fgsm = accuracy(dir / "robust_fgsm.json");
+  const double orig_fgsm = accuracy(dir / "orig_fgsm.json");
+  INFO("FGSM accuracy: original " << orig_fgsm << ", robust " << robust_fgsm);
+  CHECK(orig_fgsm == Approx(attacked));
+  CHECK(robust_fgsm > orig_fgsm + 0.1);
+  CHECK(accuracy(dir / "robust_transfer.json") > attacked + 0.1);
+  // The robust model records where it came from.
+  const auto sidecar = io::read_json(dir / "robust" / "model.json", "m");
+  CHECK(sidecar["parent"]["sha256"] == io::read_json(dir / "model" / "model.json", "m")["sha256"]);
+}
+
+TEST_CASE("the same seed on one thread trains the same model", "[e2e][determinism]") {
+  TempDir dir;
+  auto p = [&](const std::string& name) { return (dir / name).string(); };
+  write_fashion_dataset(dir / "train", "train", 500);
+  for (const char* name : {"a", "b"}) {
+    ok(ADVKFP_TRAIN_EXE, {"--dataset", p("train"), "--model", p(name), "--metrics",
+                          p(std::string(name) + ".json"), "--epochs", "1", "--threads", "1",
+                          "--seed", "3"});
+  }
+  const auto sha = [&](const char* n) {
+    return io::read_json(dir / n / "model.json", "m")["sha256"].get<std::string>();
+  };
+  CHECK(sha("a") == sha("b"));
+}

@@ -1,0 +1,17 @@
+// Spawning the real binaries in tests: no shell, captured stdout/stderr, exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace advkfp::test {
+
+struct ProcessResult {
+  int exit_code = -1;  ///< exit status, or 128 + signal
+  std::string out, err;
+};
+
+/// Runs `exe` with `args` (posix_spawn, no shell) and waits for it.
+ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args);
+
+}  // namespace advkfp::test

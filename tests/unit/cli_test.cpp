@@ -1,0 +1,101 @@
+// The CLI layer: specs bind to flags without collisions, defaults and ranges, exit codes.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "cli/run.h"
+#include "detect_degradation.h"
+#include "evaluate.h"
+#include "fgsm_attack.h"
+#include "io/json.h"
+#include "pgd_train.h"
+#include "prepare_data.h"
+#include "support/helpers.h"
+#include "train.h"
+
+using namespace advkfp;
+using advkfp::test::TempDir;
+
+namespace {
+
+template <class O>
+int call(const cli::Spec<O>& spec, std::vector<std::string> args) {
+  args.insert(args.begin(), spec.name());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return cli::run(static_cast<int>(argv.size()), argv.data(), spec);
+}
+
+template <class O>
+void check_spec(const cli::Spec<O>& spec) {
+  CLI::App app;
+  O options;
+  // CLI11 throws on a duplicate flag, so binding succeeds only without collisions.
+  REQUIRE_NOTHROW(cli::bind(app, spec, options));
+  std::set<std::string> names;
+  for (const auto& f : spec.fields()) {
+    CHECK(names.insert(f.name).second);
+    CHECK(f.name.find('-') == std::string::npos);
+    CHECK_FALSE(f.description.empty());
+  }
+  CHECK(names.count("threads") == 1);
+}
+
+}  // namespace
+
+TEST_CASE("every tool's spec binds without flag collisions", "[unit][cli]") {
+  check_spec(prepare_data::spec());
+  check_spec(train::spec());
+  check_spec(evaluate::spec());
+  check_spec(fgsm_attack::spec());
+  check_spec(detect_degradation::spec());
+  check_spec(pgd_train::spec());
+}
+
+TEST_CASE("flags map snake_case names to kebab-case and fill defaults", "[unit][cli]") {
+  CHECK(cli::flag_name("max_absolute_drop") == "max-absolute-drop");
+  CLI::App app;
+  pgd_train::Options o;
+  cli::bind(app, pgd_train::spec(), o);
+  app.parse(std::vector<std::string>{"false", "--random-start", "0.1", "--epsilon", "d", "--dataset",
+                                     "o", "--metrics", "m", "--model", "r", "--robust-model"});
+  CHECK(o.epsilon == 0.1);
+  CHECK_FALSE(o.random_start);
+  CHECK(o.steps == pgd_train::Options{}.steps);
+  CHECK(o.robust_model == "r");
+}
+
+TEST_CASE("usage errors exit 2, runtime errors exit 1, help and version exit 0", "[unit][cli]") {
+  TempDir dir;
+  CHECK(call(evaluate::spec(), {"--help"}) == cli::kExitOk);
+  CHECK(call(evaluate::spec(), {"--version"}) == cli::kExitOk);
+  CHECK(call(evaluate::spec(), {"--no-such-flag"}) == cli::kExitUsage);
+  CHECK(call(evaluate::spec(), {"--model", "m"}) == cli::kExitUsage);  // missing required flags
+  CHECK(call(evaluate::spec(), {"--model", "m", "--dataset", "d", "--metrics",
+                                (dir / "x.json").string(), "--attack", "cw"}) == cli::kExitUsage);
+  CHECK(call(evaluate::spec(), {"--model", "m", "--dataset", "d", "--metrics",
+                                (dir / "x.json").string(), "--epsilon", "0"}) == cli::kExitUsage);
+  CHECK(call(evaluate::spec(), {"--model", (dir / "none").string(), "--dataset", "d", "--metrics",
+                                (dir / "x.json").string()}) == cli::kExitFailure);
+  CHECK_FALSE(std::filesystem::exists(dir / "x.json"));
+}
+
+TEST_CASE("detect-degradation runs in-process and writes true/false", "[unit][cli]") {
+  TempDir dir;
+  io::write_json(dir / "base.json", {{"accuracy", 0.9}}, "t");
+  io::write_json(dir / "cur.json", {{"accuracy", 0.2}}, "t");
+  detect_degradation::Options o;
+  o.baseline_metrics = dir / "base.json";
+  o.current_metrics = dir / "cur.json";
+  o.degraded = dir / "out" / "degraded";
+  o.report = dir / "out" / "report.json";
+  detect_degradation::spec().invoke(o);
+  CHECK(test::read_text(o.degraded) == "true");
+  const auto report = io::read_json(o.report, "r");
+  CHECK(report["degraded"] == true);
+  CHECK(report["absolute_drop"].get<double>() == Approx(0.7));
+  o.max_absolute_drop = 0.8;
+  o.max_relative_drop = 0.9;
+  detect_degradation::spec().invoke(o);
+  CHECK(test::read_text(o.degraded) == "false");
+}

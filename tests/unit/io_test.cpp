@@ -1,0 +1,64 @@
+// Atomic writes, hashing, JSON and output parameters.
+#include <catch2/catch.hpp>
+
+#include "common/error.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "support/helpers.h"
+
+using namespace advkfp;
+using advkfp::test::TempDir;
+
+TEST_CASE("sha256 matches the FIPS 180-2 test vector", "[unit][io]") {
+  CHECK(io::sha256_hex("abc") ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  TempDir dir;
+  test::write_text(dir / "f", "abc");
+  CHECK(io::sha256_file(dir / "f", "f") == io::sha256_hex("abc"));
+}
+
+TEST_CASE("atomic file writes replace content and leave no temporary files", "[unit][io]") {
+  TempDir dir;
+  io::write_atomically(dir / "sub" / "a.txt", "one", "out");
+  io::write_atomically(dir / "sub" / "a.txt", "two", "out");
+  CHECK(test::read_text(dir / "sub" / "a.txt") == "two");
+  CHECK(test::count_entries(dir / "sub") == 1);
+}
+
+TEST_CASE("a failing folder write keeps the previous folder and cleans up", "[unit][io]") {
+  TempDir dir;
+  io::write_dir_atomically(dir / "art", "out", [](const auto& tmp) {
+    test::write_text(tmp / "x", "old");
+  });
+  CHECK_THROWS_WITH(io::write_dir_atomically(dir / "art", "out",
+                                             [](const auto& tmp) {
+                                               test::write_text(tmp / "x", "half");
+                                               throw Error("boom");
+                                             }),
+                    "boom");
+  CHECK(test::read_text(dir / "art" / "x") == "old");
+  CHECK(test::count_entries(dir.path()) == 1);
+  io::write_dir_atomically(dir / "art", "out", [](const auto& tmp) {
+    test::write_text(tmp / "y", "new");
+  });
+  CHECK(test::count_entries(dir / "art") == 1);
+  CHECK(test::read_text(dir / "art" / "y") == "new");
+}
+
+TEST_CASE("output parameters hold only the value", "[unit][io]") {
+  TempDir dir;
+  io::write_output_parameter(dir / "degraded", "true", "degraded");
+  CHECK(test::read_text(dir / "degraded") == "true");
+}
+
+TEST_CASE("JSON errors name the input", "[unit][io]") {
+  TempDir dir;
+  test::write_text(dir / "bad.json", "{\"a\": [1,");
+  CHECK_THROWS_WITH(io::read_json(dir / "bad.json", "current_metrics"),
+                    Catch::StartsWith("current_metrics:") && Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(io::read_json(dir / "missing.json", "baseline_metrics"),
+                    Catch::StartsWith("baseline_metrics: cannot read"));
+  const auto j = io::Json::parse(R"({"n": "x"})");
+  CHECK_THROWS_WITH(io::require<int>(j, "n", "m"), Catch::Contains("wrong type"));
+  CHECK_THROWS_WITH(io::require<int>(j, "k", "m"), Catch::Contains("missing field 'k'"));
+}

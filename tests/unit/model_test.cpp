@@ -1,0 +1,91 @@
+// The TorchScript paper CNN: shape, initialisation, save/load with sha256 sidecar.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "common/error.h"
+#include "data/dataset.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "model/classifier.h"
+#include "support/helpers.h"
+
+using namespace advkfp;
+using advkfp::test::TempDir;
+
+namespace {
+bool same_parameters(const model::Classifier& a, const model::Classifier& b) {
+  auto pa = a.parameters(), pb = b.parameters();
+  if (pa.size() != pb.size()) return false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    if (!torch::equal(pa[i], pb[i])) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("the paper CNN has 421,642 parameters and maps [N,1,28,28] to [N,10]", "[unit][model]") {
+  auto net = model::make_paper_cnn(data::fashion_mnist_class_names(), 0);
+  CHECK(net.parameter_count() == 421642);
+  torch::NoGradGuard g;
+  CHECK(net.forward(torch::rand({3, 1, 28, 28})).sizes() == torch::IntArrayRef({3, 10}));
+}
+
+TEST_CASE("initialisation is a function of the seed", "[unit][model]") {
+  const auto& names = data::fashion_mnist_class_names();
+  auto a = model::make_paper_cnn(names, 1), b = model::make_paper_cnn(names, 1);
+  auto c = model::make_paper_cnn(names, 2);
+  CHECK(same_parameters(a, b));
+  CHECK_FALSE(same_parameters(a, c));
+  // PyTorch default bound 1/sqrt(fan_in): fc1 has fan_in 3136.
+  const auto fc1 = a.parameters()[4];
+  CHECK(fc1.abs().max().item<double>() <= 1.0 / std::sqrt(3136.0) + 1e-7);
+}
+
+TEST_CASE("a saved model reloads with the same outputs and metadata", "[unit][model]") {
+  TempDir dir;
+  auto net = model::make_paper_cnn(data::fashion_mnist_class_names(), 5);
+  net.info().training = {{"epochs", 3}};
+  model::save_model(dir / "m", net, "model");
+  CHECK(test::count_entries(dir / "m") == 2);
+  auto back = model::load_model(dir / "m", "model");
+  CHECK(same_parameters(net, back));
+  CHECK(back.info().class_names == net.info().class_names);
+  CHECK(back.info().training["epochs"] == 3);
+  CHECK(back.info().seed == 5);
+  for (const auto& p : back.parameters()) CHECK(p.requires_grad());
+  auto x = torch::rand({4, 1, 28, 28});
+  torch::NoGradGuard g;
+  CHECK(torch::equal(net.forward(x), back.forward(x)));
+  // The model.pt inside the folder can be named directly.
+  CHECK_NOTHROW(model::load_model(dir / "m" / model::kModelFile, "model"));
+}
+
+TEST_CASE("tampered, truncated or foreign model files are rejected", "[unit][model]") {
+  TempDir dir;
+  auto net = model::make_paper_cnn(data::fashion_mnist_class_names(), 5);
+  model::save_model(dir / "m", net, "model");
+  const auto pt = dir / "m" / model::kModelFile;
+  const auto sidecar = dir / "m" / model::kSidecarFile;
+  const std::string bytes = test::read_text(pt);
+
+  SECTION("truncated model.pt fails the sha256 check") {
+    test::write_text(pt, bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_WITH(model::load_model(dir / "m", "model"),
+                      Catch::StartsWith("model:") && Catch::Contains("sha256"));
+  }
+  SECTION("a file that is not TorchScript, even with a matching hash") {
+    test::write_text(pt, "definitely not a zip archive");
+    auto s = io::read_json(sidecar, "s");
+    s["sha256"] = io::sha256_file(pt, "pt");
+    io::write_json(sidecar, s, "s");
+    CHECK_THROWS_WITH(model::load_model(dir / "m", "model"), Catch::Contains("not a TorchScript"));
+  }
+  SECTION("missing sidecar") {
+    std::filesystem::remove(sidecar);
+    CHECK_THROWS_WITH(model::load_model(dir / "m", "model"), Catch::Contains("model.json"));
+  }
+  SECTION("missing folder") {
+    CHECK_THROWS_WITH(model::load_model(dir / "nope", "model"), Catch::Contains("does not exist"));
+  }
+}
