@@ -18,4 +18,19 @@ function(advkfp_add_component name)
   advkfp_reuse_pch(${name})
   install(TARGETS ${name} RUNTIME DESTINATION bin)
   set_property(GLOBAL APPEND PROPERTY ADVKFP_COMPONENTS ${name})
+
+  # components/<name>/component.yaml is generated from the tool's own spec and committed.
+  set(spec ${CMAKE_CURRENT_SOURCE_DIR}/component.yaml)
+  set(print $<TARGET_FILE:${name}> --print-component-spec --images-config ${ADVKFP_IMAGES_CONFIG})
+  add_custom_target(kfp_spec_${id}
+    COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${print}" -DSPEC=${spec} -DUPDATE=ON
+            -P ${PROJECT_SOURCE_DIR}/cmake/CheckSpec.cmake
+    DEPENDS ${name} VERBATIM)
+  add_dependencies(kfp_specs kfp_spec_${id})
+  if(ADVKFP_BUILD_TESTS)
+    add_test(NAME spec_sync.${name}
+             COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${print}" -DSPEC=${spec}
+                     -P ${PROJECT_SOURCE_DIR}/cmake/CheckSpec.cmake)
+    set_tests_properties(spec_sync.${name} PROPERTIES LABELS "spec")
+  endif()
 endfunction()

@@ -2,6 +2,7 @@
 // "Degraded" is a result, not an error: the tool exits 0 either way.
 #include "detect_degradation.h"
 
+#include "cli/component.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/files.h"
@@ -35,6 +36,11 @@ void run(const Options& o) {
   report["mode"] = "labeled";
   io::write_json(o.report, report, "report");
   io::write_output_parameter(o.degraded, d.degraded ? "true" : "false", "degraded");
+  cli::publish_metadata("report", {{"baseline_accuracy", d.baseline_accuracy},
+                                   {"current_accuracy", d.current_accuracy},
+                                   {"absolute_drop", d.absolute_drop},
+                                   {"relative_drop", d.relative_drop},
+                                   {"degraded", d.degraded ? 1 : 0}});
   log::info(d.degraded ? "DEGRADED: " : "not degraded: ", d.reasons[0], "; ", d.reasons[1]);
 }
 

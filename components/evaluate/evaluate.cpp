@@ -2,6 +2,7 @@
 #include "evaluate.h"
 
 #include "attacks/attacks.h"
+#include "cli/component.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "io/files.h"
@@ -11,6 +12,14 @@
 
 namespace advkfp::evaluate {
 namespace {
+
+// KFP's ClassificationMetrics metadata: class names and confusion rows in category order.
+io::Json confusion_metadata(const metrics::Evaluation& e, const std::vector<std::string>& names) {
+  io::Json specs = io::Json::array(), rows = io::Json::array();
+  for (const auto& n : names) specs.push_back({{"displayName", n}});
+  for (const auto& r : e.confusion) rows.push_back({{"row", r}});
+  return {{"annotationSpecs", specs}, {"rows", rows}};
+}
 
 void run(const Options& o) {
   auto net = model::load_model(o.model, "model");
@@ -23,6 +32,7 @@ void run(const Options& o) {
                 {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}}};
   m["model"].erase("training");
   auto clean = metrics::evaluate(net, ds.images, ds.labels, o.batch_size);
+  metrics::Evaluation reported = clean;
   if (o.attack == "none") {
     m.update(metrics::to_json(clean, ds.class_names));
     m["attack"] = nullptr;
@@ -40,15 +50,36 @@ void run(const Options& o) {
     auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed,
                                    o.log_every);
     auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
+    reported = attacked;
     m.update(metrics::to_json(attacked, ds.class_names));
     m["clean_accuracy"] = ds.has_labels() ? io::Json(clean.accuracy) : io::Json(nullptr);
     m["attack"] = attacks::to_json(cfg);
-    m["attack"]["stats"] = metrics::to_json(
-        metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels, ds.images, adv));
+    const auto stats =
+        metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels, ds.images, adv);
+    m["attack"]["stats"] = metrics::to_json(stats);
+    cli::publish_metadata("metrics", {{"clean_accuracy", clean.accuracy},
+                                      {"robust_accuracy", attacked.accuracy},
+                                      {"attack_success_rate", stats.success_rate},
+                                      {"epsilon", cfg.epsilon},
+                                      {"perturbation_linf_mean", stats.linf_mean},
+                                      {"perturbation_l2_mean", stats.l2_mean}});
     log::info("accuracy ", clean.accuracy, " clean, ", attacked.accuracy, " under ",
               cfg.describe());
   }
   io::write_json(o.metrics, m, "metrics");
+  if (reported.labelled) {
+    cli::publish_metadata("metrics", {{"accuracy", reported.accuracy},
+                                      {"loss", reported.loss},
+                                      {"mean_confidence", reported.mean_confidence},
+                                      {"count", reported.count}});
+    const auto cm = confusion_metadata(reported, ds.class_names);
+    if (!o.confusion_matrix.empty()) {
+      io::write_json(o.confusion_matrix, {{"confusionMatrix", cm}}, "confusion_matrix");
+    }
+    cli::publish_metadata("confusion_matrix", {{"confusionMatrix", cm}});
+  } else if (!o.confusion_matrix.empty()) {
+    io::write_json(o.confusion_matrix, {{"confusionMatrix", nullptr}}, "confusion_matrix");
+  }
 }
 
 }  // namespace
@@ -64,6 +95,9 @@ const cli::Spec<Options>& spec() {
           .output("metrics", &Options::metrics, cli::types::kMetrics,
                   "Metrics JSON: accuracy, loss, per-class accuracy, confusion matrix, mean "
                   "confidence; with an attack also clean accuracy, success rate, perturbation.")
+          .output("confusion_matrix", &Options::confusion_matrix,
+                  cli::types::kClassificationMetrics,
+                  "Confusion matrix with class names (KFP ClassificationMetrics).", true)
           .param("attack", &Options::attack,
                  "Attack the inputs first: none, fgsm or pgd (white-box, on this model).",
                  {"none", "fgsm", "pgd"})

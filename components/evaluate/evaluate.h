@@ -9,7 +9,7 @@
 namespace advkfp::evaluate {
 
 struct Options : cli::CommonOptions {
-  std::filesystem::path model, dataset, metrics;
+  std::filesystem::path model, dataset, metrics, confusion_matrix;
   std::string attack = "none";
   double epsilon = 0.15;
   int64_t steps = 20;

@@ -2,6 +2,7 @@
 #include "fgsm_attack.h"
 
 #include "attacks/attacks.h"
+#include "cli/component.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "io/files.h"
@@ -56,6 +57,16 @@ void run(const Options& o) {
     m["adversarial_accuracy"] = nullptr;
   }
   io::write_json(o.metrics, m, "metrics");
+  io::Json meta = {{"epsilon", cfg.epsilon},
+                   {"attack_success_rate", stats.success_rate},
+                   {"perturbation_linf_mean", stats.linf_mean},
+                   {"perturbation_linf_max", stats.linf_max},
+                   {"perturbation_l2_mean", stats.l2_mean}};
+  if (ds.has_labels()) {
+    meta["clean_accuracy"] = stats.clean_accuracy;
+    meta["adversarial_accuracy"] = stats.adversarial_accuracy;
+  }
+  cli::publish_metadata("metrics", meta);
   log::info("accuracy ", stats.clean_accuracy, " clean -> ", stats.adversarial_accuracy,
             " under attack; success rate ", stats.success_rate);
 }

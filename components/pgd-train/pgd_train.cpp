@@ -1,6 +1,7 @@
 // pgd-train: model + training set -> robust model (PGD adversarial training) + metrics JSON.
 #include "pgd_train.h"
 
+#include "cli/component.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "data/dataset.h"
@@ -84,6 +85,12 @@ void run(const Options& o) {
   m["start_validation_robust_accuracy"] =
       result.history.front().validation_robust_accuracy.value_or(0.0);
   io::write_json(o.metrics, m, "metrics");
+  cli::publish_metadata("metrics",
+                        {{"validation_accuracy", m["validation_accuracy"]},
+                         {"validation_robust_accuracy", m["validation_robust_accuracy"]},
+                         {"start_validation_robust_accuracy", m["start_validation_robust_accuracy"]},
+                         {"best_epoch", result.best_epoch},
+                         {"epsilon", cfg.attack.epsilon}});
   log::info("kept epoch ", result.best_epoch, ": held-out accuracy ",
             best.validation_accuracy.value_or(0.0), " clean, ",
             best.validation_robust_accuracy.value_or(0.0), " under ",

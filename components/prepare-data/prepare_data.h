@@ -9,7 +9,7 @@
 namespace advkfp::prepare_data {
 
 struct Options : cli::CommonOptions {
-  std::filesystem::path source_dir = "/usr/share/datasets/fashion-mnist";
+  std::string source_uri;
   std::filesystem::path train_dataset, test_dataset;
   std::string class_names;
   int64_t train_limit = 0;
@@ -17,5 +17,10 @@ struct Options : cli::CommonOptions {
 };
 
 const cli::Spec<Options>& spec();
+
+/// Where the IDX files of `uri` are on this machine: "" is Debian's Fashion-MNIST; a plain path or
+/// file:// URI is taken as is; gs://, s3:// and minio:// map to /gcs/, /s3/ and /minio/ as the
+/// KFP launcher mounts them. Throws advkfp::UsageError for other schemes.
+std::filesystem::path resolve_source(const std::string& uri);
 
 }  // namespace advkfp::prepare_data

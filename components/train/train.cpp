@@ -1,6 +1,7 @@
 // train: dataset -> TorchScript model folder + metrics JSON.
 #include "train.h"
 
+#include "cli/component.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "io/files.h"
@@ -52,6 +53,10 @@ void run(const Options& o) {
                 {"history", hist}};
   m["model"].erase("training");
   io::write_json(o.metrics, m, "metrics");
+  cli::publish_metadata("metrics", {{"train_loss", m["train_loss"]},
+                                    {"train_accuracy", m["train_accuracy"]},
+                                    {"images_per_second", m["images_per_second"]},
+                                    {"epochs", cfg.epochs}});
 }
 
 }  // namespace

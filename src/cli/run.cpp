@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "common/version.h"
+#include "kfp/images.h"
 
 namespace advkfp::cli {
 namespace fs = std::filesystem;
@@ -81,6 +82,16 @@ void print_error(const std::string& tool, const std::string& message) {
 
 int guarded(const std::string& tool, const std::function<void()>& body) {
   const auto start = std::chrono::steady_clock::now();
+  const int rc = guarded_quiet(tool, body);
+  if (rc == kExitOk) {
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    log::info("done in ", secs, " s");
+  }
+  return rc;
+}
+
+int guarded_quiet(const std::string& tool, const std::function<void()>& body) {
   try {
     body();
   } catch (const UsageError& e) {
@@ -96,10 +107,38 @@ int guarded(const std::string& tool, const std::function<void()>& body) {
     print_error(tool, e.what());
     return kExitFailure;
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::info("done in ", secs, " s");
   return kExitOk;
+}
+
+bool wants_component_spec(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--print-component-spec") return true;
+  }
+  return false;
+}
+
+int print_component_spec(const std::string& tool, int argc, char** argv,
+                         const std::function<kfp::ComponentSpec(const std::string&)>& make) {
+  CLI::App app{"Print the KFP component YAML of " + tool, tool};
+  std::string image, images_config;
+  app.add_flag("--print-component-spec", "Print the component YAML and exit.");
+  app.add_option("--image", image, "Image reference to write into the spec.");
+  app.add_option("--images-config", images_config,
+                 "containers/images.conf to take the image reference from.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    print_error(tool, std::string(e.what()) + " (with --print-component-spec)");
+    return kExitUsage;
+  }
+  return guarded_quiet(tool, [&] {
+    if (image.empty() && images_config.empty()) {
+      throw UsageError("--print-component-spec needs --image or --images-config");
+    }
+    if (image.empty()) image = kfp::load_image_config(images_config).image_for(tool);
+    std::cout << kfp::to_v1_yaml(make(image));
+  });
 }
 
 }  // namespace advkfp::cli

@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 
+#include "cli/component.h"
 #include "cli/spec.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -31,6 +32,15 @@ void check_writable(const std::filesystem::path& path, const std::string& what);
 void print_error(const std::string& tool, const std::string& message);
 /// Runs `body`, mapping exceptions to exit codes and printing one error line.
 int guarded(const std::string& tool, const std::function<void()>& body);
+/// guarded() without the closing "done in" line.
+int guarded_quiet(const std::string& tool, const std::function<void()>& body);
+
+/// Handles `--print-component-spec [--image REF | --images-config FILE]`: prints the component
+/// YAML built by `make(image)` to stdout. Returns the exit code.
+int print_component_spec(const std::string& tool, int argc, char** argv,
+                         const std::function<kfp::ComponentSpec(const std::string&)>& make);
+/// True when argv asks for the component spec.
+bool wants_component_spec(int argc, char** argv);
 
 /// Adds one CLI11 option per field of `spec`, bound to `options`.
 template <class O>
@@ -78,11 +88,22 @@ void validate(const Spec<O>& spec, const O& options) {
 
 template <class O>
 int run(int argc, char** argv, const Spec<O>& spec) {
+  if (wants_component_spec(argc, argv)) {
+    return print_component_spec(spec.name(), argc, argv,
+                                [&](const std::string& image) { return to_component(spec, image); });
+  }
   CLI::App app{spec.description(), spec.name()};
   app.set_version_flag("--version", version_line(spec.name()));
   app.get_formatter()->column_width(34);
   O options;
   bind(app, spec, options);
+  std::string executor_input;
+  app.add_option("--executor-input", executor_input,
+                 "KFP ExecutorInput JSON ({{$}}); when given, metadata and output parameters are "
+                 "also written as ExecutorOutput for the KFP UI.");
+  app.add_flag("--print-component-spec",
+               "Print this tool's KFP component YAML (with --image REF or --images-config FILE) "
+               "and exit.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -99,10 +120,22 @@ int run(int argc, char** argv, const Spec<O>& spec) {
       const auto& path = options.*std::get<std::filesystem::path O::*>(f.member);
       if (!path.empty()) check_writable(path, f.name);
     }
+    nlohmann::json executor;
+    if (!executor_input.empty()) executor = parse_executor_input(executor_input);
     const auto& common = static_cast<const CommonOptions&>(options);
     const int64_t threads = apply_common(spec.name(), common);
     log::info(version_line(spec.name()), ", ", threads, " threads, seed ", common.seed);
+    clear_published_metadata();
     spec.invoke(options);
+    if (!executor.is_null()) {
+      std::vector<OutputDecl> outputs;
+      for (const auto& f : spec.fields()) {
+        if (f.role == Role::kOutputArtifact || f.role == Role::kOutputParameter) {
+          outputs.push_back({f.name, f.role == Role::kOutputParameter, f.type});
+        }
+      }
+      write_executor_output(executor, outputs);
+    }
   });
 }
 

@@ -28,7 +28,7 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
   TempDir dir;
   auto p = [&](const std::string& name) { return (dir / name).string(); };
   ok(ADVKFP_PREPARE_DATA_EXE, {"--train-dataset", p("train"), "--test-dataset", p("test"),
-                               "--train-limit", "2000", "--test-limit", "500", "--source-dir",
+                               "--train-limit", "2000", "--test-limit", "500", "--source-uri",
                                ADVKFP_FASHION_MNIST_DIR});
   ok(ADVKFP_TRAIN_EXE, {"--dataset", p("train"), "--model", p("model"), "--metrics",
                         p("train.json"), "--epochs", "3", "--seed", "1"});

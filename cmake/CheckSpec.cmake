@@ -1,0 +1,25 @@
+# cmake -DCOMMAND="exe;args" -DSPEC=<file> [-DUPDATE=ON] -P CheckSpec.cmake
+# Runs COMMAND, which prints a generated spec, and compares the output with the committed SPEC file
+# (or rewrites SPEC with UPDATE). Used for component YAMLs; compile-pipeline checks itself.
+execute_process(COMMAND ${COMMAND} OUTPUT_VARIABLE generated RESULT_VARIABLE rc
+                ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${COMMAND} failed (${rc}): ${err}")
+endif()
+if(UPDATE)
+  if(EXISTS ${SPEC})
+    file(READ ${SPEC} current)
+  endif()
+  if(NOT current STREQUAL generated)
+    file(WRITE ${SPEC} "${generated}")
+    message(STATUS "updated ${SPEC}")
+  endif()
+  return()
+endif()
+if(NOT EXISTS ${SPEC})
+  message(FATAL_ERROR "${SPEC} is missing; run `cmake --build build --target kfp_specs`")
+endif()
+file(READ ${SPEC} current)
+if(NOT current STREQUAL generated)
+  message(FATAL_ERROR "${SPEC} is stale; run `cmake --build build --target kfp_specs`")
+endif()

@@ -1,0 +1,45 @@
+// compile-pipeline: writes the compiled pipelines (KFP IR YAML) into kfp_specs/.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "adversarial_defense.h"
+#include "cli/run.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "kfp/images.h"
+
+int main(int argc, char** argv) {
+  using namespace advkfp;
+  CLI::App app{"Compile the advkfp pipelines to KFP IR YAML (schemaVersion 2.1.0).",
+               "compile-pipeline"};
+  app.set_version_flag("--version", cli::version_line("compile-pipeline"));
+  std::string images_config, output;
+  bool check = false;
+  app.add_option("--images-config", images_config, "containers/images.conf")->required();
+  app.add_option("--output", output, "Where to write adversarial-defense.yaml")->required();
+  app.add_flag("--check", check, "Do not write; fail when the file differs from the compiled one.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    cli::print_error("compile-pipeline", std::string(e.what()) + " (see --help)");
+    return cli::kExitUsage;
+  }
+  return cli::guarded_quiet("compile-pipeline", [&] {
+    const auto yaml =
+        pipelines::adversarial_defense(kfp::load_image_config(images_config)).compile_yaml();
+    if (!check) {
+      io::write_atomically(output, yaml, "output");
+      return;
+    }
+    std::string current;
+    try {
+      current = io::read_file(output, "output");
+    } catch (const Error&) {
+    }
+    if (current != yaml) {
+      throw Error(output + " is stale; run `cmake --build build --target kfp_specs`");
+    }
+  });
+}

@@ -1,0 +1,99 @@
+// ExecutorOutput writing and the process-wide metadata sink.
+#include "cli/component.h"
+
+#include <cmath>
+
+#include "io/files.h"
+#include "io/json.h"
+
+namespace advkfp::cli {
+namespace {
+nlohmann::json& sink() {
+  static nlohmann::json metadata = nlohmann::json::object();
+  return metadata;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// Parses a parameter file the way the KFP launcher does (strconv after trimming; STRING verbatim).
+nlohmann::json typed_value(const std::string& text, const std::string& type,
+                           const std::string& what) {
+  if (type == types::kString) return text;
+  const std::string t = trim(text);
+  try {
+    if (type == types::kBoolean) {
+      if (t == "true" || t == "True" || t == "1") return true;
+      if (t == "false" || t == "False" || t == "0") return false;
+    } else if (type == types::kInteger) {
+      size_t used = 0;
+      const long long v = std::stoll(t, &used);
+      if (used == t.size()) return v;
+    } else if (type == types::kFloat) {
+      size_t used = 0;
+      const double v = std::stod(t, &used);
+      if (used == t.size() && std::isfinite(v)) return v;
+    } else {
+      return nlohmann::json::parse(t);
+    }
+  } catch (const std::exception&) {
+  }
+  throw Error(describe(what, "'" + t + "' is not a valid " + type));
+}
+}  // namespace
+
+void publish_metadata(const std::string& output, const nlohmann::json& metadata) {
+  sink()[output].update(metadata);
+}
+
+const nlohmann::json& published_metadata() { return sink(); }
+
+void clear_published_metadata() { sink() = nlohmann::json::object(); }
+
+nlohmann::json parse_executor_input(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error&) {
+    throw UsageError(describe("executor_input", "not valid JSON"));
+  }
+  if (!j.is_object() || !j.contains("outputs") || !j["outputs"].is_object()) {
+    throw UsageError(describe("executor_input", "has no 'outputs' object"));
+  }
+  return j;
+}
+
+void write_executor_output(const nlohmann::json& executor_input,
+                           const std::vector<OutputDecl>& outputs) {
+  const auto& out = executor_input.at("outputs");
+  const std::string output_file = out.value("outputFile", "");
+  if (output_file.empty()) return;  // nothing asks for it
+  nlohmann::json result = nlohmann::json::object();
+  for (const auto& decl : outputs) {
+    if (decl.parameter) {
+      if (!out.contains("parameters") || !out["parameters"].contains(decl.name)) continue;
+      const std::string file = out["parameters"][decl.name].value("outputFile", "");
+      if (file.empty()) continue;
+      result["parameterValues"][decl.name] =
+          typed_value(io::read_file(file, decl.name), decl.type, decl.name);
+      continue;
+    }
+    if (!out.contains("artifacts") || !out["artifacts"].contains(decl.name)) continue;
+    const auto& list = out["artifacts"][decl.name]["artifacts"];
+    if (!list.is_array() || list.empty()) continue;
+    nlohmann::json art = {{"name", list[0].value("name", "")},
+                          {"uri", list[0].value("uri", "")},
+                          {"metadata", nlohmann::json::object()}};
+    if (list[0].contains("metadata") && list[0]["metadata"].is_object()) {
+      art["metadata"] = list[0]["metadata"];
+    }
+    if (sink().contains(decl.name)) art["metadata"].update(sink()[decl.name]);
+    result["artifacts"][decl.name]["artifacts"] = nlohmann::json::array({art});
+  }
+  io::write_json(output_file, result, "executor_output");
+}
+
+}  // namespace advkfp::cli

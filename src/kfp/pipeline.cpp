@@ -1,0 +1,314 @@
+// Pipeline -> KFP IR compiler: components and executors per task, DAGs per scope, conditions as
+// sub-DAG components with `pipelinechannel--` inputs and a CEL trigger, as KFP's compiler emits.
+#include "kfp/pipeline.h"
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "common/error.h"
+#include "common/version.h"
+#include "kfp/types.h"
+#include "kfp/yaml.h"
+
+namespace advkfp::kfp {
+namespace {
+
+using Json = nlohmann::json;  // sorted keys, like the KFP SDK's YAML dump
+
+Json artifact_type(const std::string& type) {
+  return {{"schemaTitle", schema_title(type)}, {"schemaVersion", kSchemaVersion}};
+}
+
+std::string cel_literal(const OrderedJson& v) {
+  if (v.is_string()) return "'" + v.get<std::string>() + "'";
+  return v.dump();
+}
+
+}  // namespace
+
+bool Value::artifact() const { return is_artifact_type(type); }
+
+Condition operator==(const Value& v, const OrderedJson& rhs) { return {v, "==", rhs}; }
+Condition operator!=(const Value& v, const OrderedJson& rhs) { return {v, "!=", rhs}; }
+
+// ---- Task -------------------------------------------------------------------------------------
+
+Task& Task::set(const std::string& input, const Value& value) {
+  auto& t = pipeline_->tasks_[static_cast<size_t>(index_)];
+  const InputSpec* in = t.component.find_input(input);
+  if (!in) throw Error("pipeline: " + t.key + " has no input '" + input + "'");
+  if (value.kind != Value::Kind::kConstant && value.type != in->type) {
+    throw Error("pipeline: " + t.key + "." + input + " is " + in->type + " but the value is " +
+                value.type);
+  }
+  if (value.kind == Value::Kind::kConstant && is_artifact_type(in->type)) {
+    throw Error("pipeline: " + t.key + "." + input + " is an artifact and cannot be a constant");
+  }
+  t.inputs[input] = value;
+  return *this;
+}
+
+Task& Task::set(const std::string& input, const OrderedJson& constant) {
+  Value v;
+  v.kind = Value::Kind::kConstant;
+  v.constant = constant;
+  return set(input, v);
+}
+
+Task& Task::display_name(const std::string& name) {
+  pipeline_->tasks_[static_cast<size_t>(index_)].display = name;
+  return *this;
+}
+
+Task& Task::resources(const std::string& cpu_request, const std::string& memory_request) {
+  auto& t = pipeline_->tasks_[static_cast<size_t>(index_)];
+  t.cpu_request = cpu_request;
+  t.memory_request = memory_request;
+  return *this;
+}
+
+Value Task::output(const std::string& name) const {
+  const auto& t = pipeline_->tasks_[static_cast<size_t>(index_)];
+  const OutputSpec* out = t.component.find_output(name);
+  if (!out) throw Error("pipeline: " + t.key + " has no output '" + name + "'");
+  Value v;
+  v.kind = Value::Kind::kTaskOutput;
+  v.task = index_;
+  v.name = name;
+  v.type = out->type;
+  return v;
+}
+
+const std::string& Task::key() const { return pipeline_->tasks_[static_cast<size_t>(index_)].key; }
+
+// ---- Pipeline ---------------------------------------------------------------------------------
+
+Pipeline::Pipeline(std::string name, std::string description)
+    : name_(std::move(name)), description_(std::move(description)) {
+  static const std::regex kName(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)");
+  if (!std::regex_match(name_, kName)) {
+    throw Error("pipeline: name '" + name_ + "' is not a valid KFP pipeline name");
+  }
+  scopes_.push_back(Scope{});
+  open_.push_back(0);
+}
+
+Value Pipeline::input(const std::string& name, const std::string& type,
+                      const OrderedJson& default_value, const std::string& description) {
+  parameter_type(type);  // throws for artifact or unknown types
+  for (const auto& p : params_) {
+    if (p.name == name) throw Error("pipeline: parameter '" + name + "' declared twice");
+  }
+  params_.push_back({name, type, description, default_value});
+  Value v;
+  v.kind = Value::Kind::kPipelineParam;
+  v.name = name;
+  v.type = type;
+  return v;
+}
+
+Task Pipeline::task(const ComponentSpec& component) {
+  TaskData t;
+  t.component = component;
+  const int n = ++key_counts_[component.name];
+  t.key = n == 1 ? component.name : component.name + "-" + std::to_string(n);
+  t.scope = open_.back();
+  tasks_.push_back(std::move(t));
+  return Task(this, static_cast<int>(tasks_.size()) - 1);
+}
+
+void Pipeline::begin_branch(const Condition& c) {
+  if (c.operand.kind == Value::Kind::kConstant || c.operand.artifact()) {
+    throw Error("pipeline: a branch condition must test a parameter output or pipeline input");
+  }
+  Scope s;
+  s.parent = open_.back();
+  s.condition = c;
+  s.name = "condition-" + std::to_string(scopes_.size());
+  scopes_.push_back(s);
+  open_.push_back(static_cast<int>(scopes_.size()) - 1);
+}
+
+void Pipeline::end_branch() {
+  if (open_.size() <= 1) throw Error("pipeline: end_branch() without begin_branch()");
+  open_.pop_back();
+}
+
+OrderedJson Pipeline::compile() const {
+  if (open_.size() != 1) throw Error("pipeline: a branch was not closed");
+  const auto origin = [&](const Value& v) {
+    return v.kind == Value::Kind::kTaskOutput ? tasks_[static_cast<size_t>(v.task)].scope : 0;
+  };
+  const auto channel = [&](const Value& v) {
+    if (v.kind == Value::Kind::kPipelineParam) return "pipelinechannel--" + v.name;
+    return "pipelinechannel--" + tasks_[static_cast<size_t>(v.task)].key + "-" + v.name;
+  };
+  // needed[s]: values from outside scope s that s (or a scope inside it) uses, by channel name.
+  std::vector<std::map<std::string, Value>> needed(scopes_.size());
+  const auto require_in = [&](const Value& v, int scope, const std::string& user) {
+    std::vector<int> chain;
+    for (int s = scope; s != origin(v); s = scopes_[static_cast<size_t>(s)].parent) {
+      if (s <= 0) {
+        throw Error("pipeline: " + user + " uses " + channel(v).substr(17) +
+                    ", which is produced inside a branch it is not in");
+      }
+      chain.push_back(s);
+    }
+    for (int s : chain) needed[static_cast<size_t>(s)][channel(v)] = v;
+  };
+  for (size_t s = 1; s < scopes_.size(); ++s) {
+    require_in(scopes_[s].condition.operand, static_cast<int>(s), scopes_[s].name);
+  }
+  for (const auto& t : tasks_) {
+    for (const auto& [name, v] : t.inputs) {
+      if (v.kind != Value::Kind::kConstant) require_in(v, t.scope, t.key);
+    }
+  }
+
+  // Binding of value v as seen from a DAG in scope s.
+  const auto bind = [&](const Value& v, int s) -> Json {
+    const bool art = v.artifact();
+    if (v.kind == Value::Kind::kConstant) return {{"runtimeValue", {{"constant", v.constant}}}};
+    if (origin(v) != s) {
+      return {{art ? "componentInputArtifact" : "componentInputParameter", channel(v)}};
+    }
+    if (v.kind == Value::Kind::kPipelineParam) return {{"componentInputParameter", v.name}};
+    const std::string& producer = tasks_[static_cast<size_t>(v.task)].key;
+    if (art) return {{"taskOutputArtifact", {{"producerTask", producer}, {"outputArtifactKey", v.name}}}};
+    return {{"taskOutputParameter", {{"producerTask", producer}, {"outputParameterKey", v.name}}}};
+  };
+
+  Json components = Json::object(), executors = Json::object();
+  std::vector<Json> dags(scopes_.size(), Json::object());
+
+  for (const auto& t : tasks_) {
+    const std::string comp = "comp-" + t.key, exec = "exec-" + t.key;
+    Json c;
+    for (const auto& in : t.component.inputs) {
+      if (is_artifact_type(in.type)) {
+        c["inputDefinitions"]["artifacts"][in.name] = {{"artifactType", artifact_type(in.type)},
+                                                       {"description", in.description}};
+        if (!t.inputs.count(in.name)) {
+          throw Error("pipeline: " + t.key + " needs input artifact '" + in.name + "'");
+        }
+        continue;
+      }
+      Json p = {{"parameterType", parameter_type(in.type)}, {"description", in.description}};
+      if (in.default_value) {
+        p["defaultValue"] = *in.default_value;
+        p["isOptional"] = true;
+      } else if (!t.inputs.count(in.name)) {
+        throw Error("pipeline: " + t.key + " needs parameter '" + in.name + "'");
+      }
+      c["inputDefinitions"]["parameters"][in.name] = p;
+    }
+    for (const auto& out : t.component.outputs) {
+      if (is_artifact_type(out.type)) {
+        c["outputDefinitions"]["artifacts"][out.name] = {{"artifactType", artifact_type(out.type)},
+                                                         {"description", out.description}};
+      } else {
+        c["outputDefinitions"]["parameters"][out.name] = {
+            {"parameterType", parameter_type(out.type)}, {"description", out.description}};
+      }
+    }
+    c["executorLabel"] = exec;
+    components[comp] = c;
+
+    Json args = Json::array();
+    for (const auto& a : t.component.args) {
+      switch (a.kind) {
+        case Arg::Kind::kLiteral: args.push_back(a.value); break;
+        case Arg::Kind::kInputValue:
+          args.push_back("{{$.inputs.parameters['" + a.value + "']}}");
+          break;
+        case Arg::Kind::kInputPath:
+          args.push_back("{{$.inputs.artifacts['" + a.value + "'].path}}");
+          break;
+        case Arg::Kind::kOutputPath: {
+          const OutputSpec* out = t.component.find_output(a.value);
+          if (!out) throw Error("pipeline: " + t.key + " args name unknown output " + a.value);
+          args.push_back(is_artifact_type(out->type)
+                             ? "{{$.outputs.artifacts['" + a.value + "'].path}}"
+                             : "{{$.outputs.parameters['" + a.value + "'].output_file}}");
+          break;
+        }
+        case Arg::Kind::kExecutorInput: args.push_back("{{$}}"); break;
+      }
+    }
+    Json container = {{"image", t.component.image}, {"command", t.component.command}, {"args", args}};
+    if (!t.cpu_request.empty()) container["resources"]["resourceCpuRequest"] = t.cpu_request;
+    if (!t.memory_request.empty()) {
+      container["resources"]["resourceMemoryRequest"] = t.memory_request;
+    }
+    executors[exec] = {{"container", container}};
+
+    Json task = {{"taskInfo", {{"name", t.display.empty() ? t.key : t.display}}},
+                 {"componentRef", {{"name", comp}}},
+                 {"cachingOptions", {{"enableCache", true}}}};
+    std::set<std::string> deps;
+    for (const auto& [name, v] : t.inputs) {
+      const bool art = is_artifact_type(t.component.find_input(name)->type);
+      task["inputs"][art ? "artifacts" : "parameters"][name] = bind(v, t.scope);
+      if (v.kind == Value::Kind::kTaskOutput && origin(v) == t.scope) {
+        deps.insert(tasks_[static_cast<size_t>(v.task)].key);
+      }
+    }
+    if (!deps.empty()) task["dependentTasks"] = deps;
+    dags[static_cast<size_t>(t.scope)][t.key] = task;
+  }
+
+  // Conditions, innermost first, so nested condition tasks land in their parents' DAGs.
+  for (size_t s = scopes_.size() - 1; s >= 1; --s) {
+    const Scope& sc = scopes_[s];
+    Json c;
+    Json task = {{"taskInfo", {{"name", sc.name}}}, {"componentRef", {{"name", "comp-" + sc.name}}}};
+    std::set<std::string> deps;
+    for (const auto& [ch, v] : needed[s]) {
+      if (v.artifact()) {
+        c["inputDefinitions"]["artifacts"][ch] = {{"artifactType", artifact_type(v.type)}};
+        task["inputs"]["artifacts"][ch] = bind(v, sc.parent);
+      } else {
+        c["inputDefinitions"]["parameters"][ch] = {{"parameterType", parameter_type(v.type)}};
+        task["inputs"]["parameters"][ch] = bind(v, sc.parent);
+      }
+      if (v.kind == Value::Kind::kTaskOutput && origin(v) == sc.parent) {
+        deps.insert(tasks_[static_cast<size_t>(v.task)].key);
+      }
+    }
+    if (!deps.empty()) task["dependentTasks"] = deps;
+    const Value& op = sc.condition.operand;
+    std::string lhs = "inputs.parameter_values['" + channel(op) + "']";
+    if (op.type == "Integer") lhs = "int(" + lhs + ")";
+    if (op.type == "Float") lhs = "double(" + lhs + ")";
+    task["triggerPolicy"]["condition"] = lhs + " " + sc.condition.op + " " +
+                                         cel_literal(sc.condition.rhs);
+    c["dag"]["tasks"] = dags[s];
+    components["comp-" + sc.name] = c;
+    dags[static_cast<size_t>(sc.parent)][sc.name] = task;
+  }
+
+  Json root;
+  for (const auto& p : params_) {
+    root["inputDefinitions"]["parameters"][p.name] = {{"parameterType", parameter_type(p.type)},
+                                                      {"defaultValue", p.default_value},
+                                                      {"isOptional", true},
+                                                      {"description", p.description}};
+  }
+  root["dag"]["tasks"] = dags[0];
+  Json ir = {{"pipelineInfo", {{"name", name_}, {"description", description_}}},
+             {"sdkVersion", std::string("advkfp-") + kVersion},
+             {"schemaVersion", "2.1.0"},
+             {"deploymentSpec", {{"executors", executors}}},
+             {"components", components},
+             {"root", root}};
+  return OrderedJson::parse(ir.dump());
+}
+
+std::string Pipeline::compile_yaml() const {
+  return "# Generated by compile-pipeline from pipelines/; do not edit. Regenerate: cmake --build "
+         "build --target kfp_specs\n" +
+         to_yaml(compile());
+}
+
+}  // namespace advkfp::kfp

@@ -1,0 +1,106 @@
+// A small builder for KFP pipelines of container components, compiled to the KFP IR
+// (ml_pipelines.PipelineSpec as protojson, schemaVersion 2.1.0): what `kfp.compiler` produces for
+// a `@dsl.pipeline` with `dsl.If` branches, written so a pipeline reads top to bottom as its DAG.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kfp/component.h"
+
+namespace advkfp::kfp {
+
+/// A value bound to a task input: a constant, a pipeline parameter, or another task's output.
+struct Value {
+  enum class Kind { kConstant, kPipelineParam, kTaskOutput };
+  Kind kind = Kind::kConstant;
+  OrderedJson constant;  ///< kConstant
+  std::string name;      ///< pipeline parameter name, or the producer's output name
+  int task = -1;         ///< kTaskOutput: index of the producer task
+  std::string type;      ///< KFP type (Float, Dataset, ...)
+  bool artifact() const;
+};
+
+/// `operand <op> constant`, e.g. detect.output("degraded") == true.
+struct Condition {
+  Value operand;
+  std::string op;
+  OrderedJson rhs;
+};
+Condition operator==(const Value& v, const OrderedJson& rhs);
+Condition operator!=(const Value& v, const OrderedJson& rhs);
+
+class Pipeline;
+
+/// A task handle. Setters return the handle so calls chain.
+class Task {
+ public:
+  Task& set(const std::string& input, const Value& value);
+  Task& set(const std::string& input, const OrderedJson& constant);
+  /// taskInfo.name shown in the KFP UI (the task key stays `<component>[-N]`).
+  Task& display_name(const std::string& name);
+  /// CPU and memory requests (Kubernetes quantities, e.g. "2", "4G").
+  Task& resources(const std::string& cpu_request, const std::string& memory_request);
+  /// Output `name` of this task, to bind to another task's input.
+  Value output(const std::string& name) const;
+  const std::string& key() const;
+
+ private:
+  friend class Pipeline;
+  Task(Pipeline* p, int index) : pipeline_(p), index_(index) {}
+  Pipeline* pipeline_;
+  int index_;
+};
+
+class Pipeline {
+ public:
+  /// `name` must match KFP's pattern [a-z0-9]([-a-z0-9]*[a-z0-9])?; throws advkfp::Error otherwise.
+  Pipeline(std::string name, std::string description);
+
+  /// Declares a pipeline parameter with a default (type: Float, Integer, String, Boolean).
+  Value input(const std::string& name, const std::string& type, const OrderedJson& default_value,
+              const std::string& description);
+
+  /// Adds a task running `component` in the current scope (the root DAG or an open branch).
+  Task task(const ComponentSpec& component);
+
+  /// Opens a conditional branch (`dsl.If`): tasks added until end_branch() run only when `c` holds.
+  void begin_branch(const Condition& c);
+  void end_branch();
+
+  /// The compiled IR document. Throws advkfp::Error for an unset required input, an unknown
+  /// input/output name, a type mismatch or an output used outside the branch that produces it.
+  OrderedJson compile() const;
+  /// compile() as YAML with a generated-file header.
+  std::string compile_yaml() const;
+
+ private:
+  friend class Task;
+  struct TaskData {
+    ComponentSpec component;
+    std::string key, display;
+    std::map<std::string, Value> inputs;
+    std::string cpu_request, memory_request;
+    int scope = 0;
+  };
+  struct Scope {
+    int parent = -1;  ///< -1 for the root
+    Condition condition;
+    std::string name;  ///< condition-N
+  };
+  struct Param {
+    std::string name, type, description;
+    OrderedJson default_value;
+  };
+
+  std::string name_, description_;
+  std::vector<Param> params_;
+  std::vector<TaskData> tasks_;
+  std::vector<Scope> scopes_;
+  std::vector<int> open_;  ///< stack of open scopes, root first
+  std::map<std::string, int> key_counts_;
+};
+
+}  // namespace advkfp::kfp

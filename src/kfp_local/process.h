@@ -1,0 +1,36 @@
+// Starting a task's program directly (posix_spawn, never a shell) with its output in a log file.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kfp_local/ir.h"
+
+namespace advkfp::kfp_local {
+
+/// How a process ended.
+struct ExitStatus {
+  int exit_code = 0;  ///< the exit code when it exited normally
+  int signal = 0;     ///< the signal that killed it, else 0
+  bool ok() const { return signal == 0 && exit_code == 0; }
+  /// "exited with code 3" or "was killed by signal 9 (Killed)".
+  std::string describe() const;
+};
+
+/// Finds an executable file named `name` (a bare file name, no '/') in `dirs`, in order. Returns
+/// an empty path when none has it.
+std::filesystem::path find_executable(const std::string& name,
+                                      const std::vector<std::filesystem::path>& dirs);
+
+/// The folders of the PATH environment variable, in order.
+std::vector<std::filesystem::path> path_directories();
+
+/// Runs `exe` with argv = {exe, args...} and the current environment plus `env` (replacing
+/// variables of the same name), stdin from /dev/null, stdout and stderr both written to `log_file`
+/// (created or truncated; its folder must exist). Waits for it to end. Throws advkfp::Error when
+/// the process cannot be started.
+ExitStatus run_process(const std::filesystem::path& exe, const std::vector<std::string>& args,
+                       const std::vector<EnvVar>& env, const std::filesystem::path& log_file);
+
+}  // namespace advkfp::kfp_local
