@@ -27,9 +27,9 @@ std::filesystem::path find_executable(const std::string& name,
 std::vector<std::filesystem::path> path_directories();
 
 /// Runs `exe` with argv = {exe, args...} and the current environment plus `env` (replacing
-/// variables of the same name), stdin from /dev/null, stdout and stderr both written to `log_file`
-/// (created or truncated; its folder must exist). Waits for it to end. Throws advkfp::Error when
-/// the process cannot be started.
+/// variables of the same name), stdin from /dev/null, stdout and stderr both appended to
+/// `log_file` (created when missing; its folder must exist). Waits for it to end. Throws
+/// advkfp::Error when the process cannot be started.
 ExitStatus run_process(const std::filesystem::path& exe, const std::vector<std::string>& args,
                        const std::vector<EnvVar>& env, const std::filesystem::path& log_file);
 

@@ -99,3 +99,60 @@ TEST_CASE("detect-degradation runs in-process and writes true/false", "[unit][cl
   detect_degradation::spec().invoke(o);
   CHECK(test::read_text(o.degraded) == "false");
 }
+
+TEST_CASE("under KFP, tools write ExecutorOutput with metadata and typed parameters",
+          "[unit][cli][kfp]") {
+  TempDir dir;
+  io::write_json(dir / "base.json", {{"accuracy", 0.9}}, "t");
+  io::write_json(dir / "cur.json", {{"accuracy", 0.3}}, "t");
+  const auto degraded = dir / "outputs" / "degraded";
+  const auto report = dir / "minio" / "report";
+  const auto out_file = dir / "executor_output.json";
+  const io::Json executor_input = {
+      {"inputs", {{"parameterValues", {{"max_absolute_drop", 0.05}}}}},
+      {"outputs",
+       {{"artifacts",
+         {{"report",
+           {{"artifacts",
+             {{{"name", "report"},
+               {"uri", "minio://bucket/run/report"},
+               {"type", {{"schemaTitle", "system.Metrics"}}},
+               {"metadata", io::Json::object()}}}}}}}},
+        {"parameters", {{"degraded", {{"outputFile", degraded.string()}}}}},
+        {"outputFile", out_file.string()}}}};
+  REQUIRE(call(detect_degradation::spec(),
+               {"--baseline-metrics", (dir / "base.json").string(), "--current-metrics",
+                (dir / "cur.json").string(), "--degraded", degraded.string(), "--report",
+                report.string(), "--executor-input", executor_input.dump()}) == cli::kExitOk);
+  const auto eo = io::read_json(out_file, "executor output");
+  CHECK(eo["parameterValues"]["degraded"] == true);
+  const auto& art = eo["artifacts"]["report"]["artifacts"][0];
+  CHECK(art["uri"] == "minio://bucket/run/report");
+  CHECK(art["metadata"]["absolute_drop"].get<double>() == Approx(0.6));
+  CHECK(art["metadata"]["current_accuracy"].get<double>() == Approx(0.3));
+  // A malformed executor input is a usage error, before any work.
+  CHECK(call(detect_degradation::spec(),
+             {"--baseline-metrics", (dir / "base.json").string(), "--current-metrics",
+              (dir / "cur.json").string(), "--degraded", degraded.string(), "--report",
+              report.string(), "--executor-input", "{not json"}) == cli::kExitUsage);
+}
+
+TEST_CASE("component specs follow the tool's flags", "[unit][cli][kfp]") {
+  const auto c = cli::to_component(pgd_train::spec(), "reg/pgd-train:1");
+  CHECK(c.command == std::vector<std::string>{"pgd-train"});
+  const auto* eps = c.find_input("epsilon");
+  REQUIRE(eps != nullptr);
+  CHECK(eps->type == "Float");
+  CHECK(*eps->default_value == pgd_train::Options{}.epsilon);
+  CHECK(c.find_input("verbose") == nullptr);  // workstation-only flag
+  CHECK(c.find_output("robust_model")->type == "Model");
+  // Every input and output appears in the args behind its own flag.
+  for (size_t i = 0; i + 1 < c.args.size(); ++i) {
+    if (c.args[i + 1].kind == kfp::Arg::Kind::kInputValue) {
+      CHECK(c.args[i].value == "--" + cli::flag_name(c.args[i + 1].value));
+    }
+  }
+  CHECK(c.args.back().kind == kfp::Arg::Kind::kExecutorInput);
+  CHECK(call(pgd_train::spec(), {"--print-component-spec", "--image", "x/y:1"}) == cli::kExitOk);
+  CHECK(call(pgd_train::spec(), {"--print-component-spec"}) == cli::kExitUsage);
+}

@@ -1,0 +1,70 @@
+// YAML -> JSON with yaml-cpp, keeping the distinction between quoted and plain scalars.
+#include "kfp/yaml_read.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <regex>
+
+#include "common/error.h"
+#include "io/files.h"
+
+namespace advkfp::kfp {
+namespace {
+
+nlohmann::json scalar(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // quoted: always a string
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s.empty() || s == "null" || s == "Null" || s == "NULL" || s == "~") return nullptr;
+  static const std::regex kInt(R"(^[-+]?[0-9]+$)");
+  static const std::regex kFloat(R"(^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$)");
+  try {
+    if (std::regex_match(s, kInt)) return std::stoll(s);
+    if (std::regex_match(s, kFloat)) return std::stod(s);
+  } catch (const std::out_of_range&) {
+  }
+  return s;
+}
+
+nlohmann::json convert(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return scalar(node);
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(convert(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> parse_yaml_documents(const std::string& text, const std::string& what) {
+  std::vector<nlohmann::json> docs;
+  try {
+    for (const auto& node : YAML::LoadAll(text)) docs.push_back(convert(node));
+  } catch (const YAML::Exception& e) {
+    throw Error(describe(what, "invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " +
+                                   e.msg));
+  }
+  return docs;
+}
+
+nlohmann::json load_yaml(const std::filesystem::path& path, const std::string& what) {
+  auto docs = parse_yaml_documents(io::read_file(path, what), what + " '" + path.string() + "'");
+  if (docs.empty()) throw Error(describe(what, "'" + path.string() + "' is empty"));
+  return docs.front();
+}
+
+}  // namespace advkfp::kfp

@@ -1,0 +1,118 @@
+// kfp-local: runs a compiled KFP pipeline (IR YAML) of container components on this machine.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "kfp_local/ir.h"
+#include "kfp_local/runner.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace kl = advkfp::kfp_local;
+
+constexpr const char* kTool = "kfp-local";
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// The folder holding this executable: the components are built next to it.
+fs::path own_folder() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+void print_error(const std::string& message) {
+  std::cerr << kTool << ": error: " << message.substr(0, message.find('\n')) << std::endl;
+}
+
+int run(const fs::path& pipeline_file, const kl::RunOptions& options) {
+  const kl::Pipeline pipeline = kl::load_pipeline(pipeline_file);
+  const kl::RunResult result = kl::run_pipeline(pipeline, options);
+  std::cout << kl::summary_table(result) << std::flush;
+  if (result.succeeded) {
+    advkfp::log::info("pipeline '", result.pipeline, "' succeeded; summary in ",
+                      (result.pipeline_root / "run-summary.json").string());
+    return kExitOk;
+  }
+  print_error(result.error);
+  if (!result.log_tail.empty()) {
+    std::istringstream lines(result.log_tail);
+    for (std::string line; std::getline(lines, line);) std::cerr << "  | " << line << '\n';
+  }
+  return kExitFailure;
+}
+
+int validate(const fs::path& pipeline_file) {
+  const kl::Pipeline pipeline = kl::load_pipeline(pipeline_file);
+  for (const auto& w : pipeline.warnings) advkfp::log::warn(w);
+  std::cout << pipeline_file.string() << ": pipeline '" << pipeline.name << "' is valid ("
+            << pipeline.components.size() << " components, " << pipeline.executors.size()
+            << " executors)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Run a compiled Kubeflow Pipelines IR (schemaVersion 2.1.0) of container "
+               "components on this machine, without Docker or Kubernetes.",
+               kTool};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log debug lines (the command line of every task).");
+
+  fs::path pipeline_file;
+  kl::RunOptions options;
+  options.bin_dir = own_folder();
+  auto* run_cmd = app.add_subcommand("run", "Validate, then run every task in dependency order.");
+  run_cmd->add_option("pipeline", pipeline_file, "Compiled pipeline (IR YAML).")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run_cmd->add_option("--param", options.parameters,
+                      "Pipeline parameter NAME=VALUE, parsed by its declared type (repeatable).")
+      ->type_name("NAME=VALUE")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run_cmd->add_option("--pipeline-root", options.pipeline_root,
+                      "Folder for artifacts, logs and run-summary.json "
+                      "[default: runs/<pipeline>-<timestamp>].");
+  run_cmd->add_option("--bin-dir", options.bin_dir,
+                      "Folder searched for component binaries before PATH "
+                      "[default: the folder holding kfp-local].");
+  run_cmd->add_option("--summary-json", options.summary_json,
+                      "Also write the run summary JSON to this file.");
+
+  auto* validate_cmd = app.add_subcommand("validate", "Only check the pipeline, run nothing.");
+  validate_cmd->add_option("pipeline", pipeline_file, "Compiled pipeline (IR YAML).")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --help
+    }
+    print_error(std::string(e.what()) + " (see --help)");
+    return kExitUsage;
+  }
+  advkfp::log::configure(kTool, verbose ? advkfp::log::Level::kDebug : advkfp::log::Level::kInfo);
+  try {
+    return *run_cmd ? run(pipeline_file, options) : validate(pipeline_file);
+  } catch (const advkfp::UsageError& e) {
+    print_error(e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return kExitFailure;
+  }
+}

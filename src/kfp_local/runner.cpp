@@ -1,0 +1,711 @@
+// The local launcher: walks DAGs in dependency order and does for each task what the KFP v2
+// driver and launcher do in a cluster, with folders instead of object storage.
+#include "kfp_local/runner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iomanip>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "io/files.h"
+#include "io/json.h"
+#include "kfp_local/process.h"
+
+namespace advkfp::kfp_local {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSummaryFile = "run-summary.json";
+constexpr const char* kLogsDir = "logs";
+// Per-task launcher files (ExecutorInput, ExecutorOutput, output parameter files). A leading dot
+// cannot clash with an output key, which is always an identifier.
+constexpr const char* kTaskMetaDir = ".kfp-local";
+constexpr size_t kLogTailLines = 20;
+
+/// Inputs of a component instance, or outputs of a task.
+struct Values {
+  std::map<std::string, Json> parameters;
+  std::map<std::string, RuntimeArtifact> artifacts;
+};
+
+struct Outcome {
+  TaskState state = TaskState::kNotRun;
+  Values outputs;
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// Quotes a word for display the way a POSIX shell would read it back.
+std::string shell_word(const std::string& word) {
+  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789-_./=:,+@%") == std::string::npos) {
+    return word;
+  }
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string last_lines(const fs::path& file, size_t count) {
+  std::string text;
+  try {
+    text = io::read_file(file, "log");
+  } catch (const Error&) {
+    return {};
+  }
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  size_t pos = text.size();
+  for (size_t n = 0; n < count && pos != std::string::npos && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+std::string display_value(const Json& value) {
+  std::string text = value.is_string() ? value.dump() : format_parameter(value);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+Json artifact_json(const RuntimeArtifact& a) {
+  Json type = {{"schemaTitle", a.type.schema_title}};
+  if (!a.type.schema_version.empty()) type["schemaVersion"] = a.type.schema_version;
+  return {{"name", a.name},   {"uri", a.uri},          {"path", a.path.string()},
+          {"type", type},     {"metadata", a.metadata}};
+}
+
+Json outputs_json(const std::map<std::string, Json>& parameters,
+                  const std::map<std::string, RuntimeArtifact>& artifacts) {
+  Json artifacts_json = Json::object();
+  for (const auto& [key, a] : artifacts) artifacts_json[key] = artifact_json(a);
+  return {{"parameters", Json(parameters)}, {"artifacts", artifacts_json}};
+}
+
+std::string timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+std::string folder_name(const std::string& pipeline_name) {
+  std::string out = pipeline_name.empty() ? "pipeline" : pipeline_name;
+  for (auto& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '-';
+  }
+  return out;
+}
+
+// The pipeline root: absolute, existing, and either fresh or an earlier kfp-local run.
+fs::path prepare_root(const Pipeline& pipeline, const fs::path& requested) {
+  fs::path root = requested;
+  if (root.empty()) {
+    const fs::path base = fs::path("runs") / (folder_name(pipeline.name) + "-" + timestamp());
+    root = base;
+    for (int i = 2; fs::exists(root); ++i) root = base.string() + "-" + std::to_string(i);
+  }
+  root = fs::absolute(root).lexically_normal();
+  std::error_code ec;
+  if (fs::exists(root)) {
+    if (!fs::is_directory(root)) throw UsageError(describe("--pipeline-root", quoted(root) + " is not a folder"));
+    const bool empty = fs::is_empty(root, ec);
+    const bool earlier_run = fs::exists(root / kSummaryFile) || fs::is_directory(root / kLogsDir);
+    if (!empty && !earlier_run) {
+      throw UsageError(describe("--pipeline-root", quoted(root) +
+                                                       " is not empty and holds no earlier kfp-local "
+                                                       "run; choose a new or empty folder"));
+    }
+    fs::remove(root / kSummaryFile, ec);
+  }
+  fs::create_directories(root / kLogsDir, ec);
+  if (ec) {
+    throw UsageError(describe("--pipeline-root", "cannot create " + quoted(root) + ": " + ec.message()));
+  }
+  return root;
+}
+
+// Reads the JSON an ExecutorOutput file holds into `outputs`, checking names and types.
+void apply_executor_output(const fs::path& file, const Interface& iface, Values& outputs) {
+  const Json out = io::read_json(file, "executor output");
+  if (!out.is_object()) throw Error("executor output " + quoted(file) + " is not a JSON object");
+  if (const auto it = out.find("parameterValues"); it != out.end()) {
+    if (!it->is_object()) throw Error("executor output: parameterValues is not an object");
+    for (const auto& [name, value] : it->items()) {
+      const auto def = iface.output_parameters.find(name);
+      if (def == iface.output_parameters.end()) {
+        throw Error("executor output sets parameter '" + name + "', which is not a declared output");
+      }
+      try {
+        outputs.parameters[name] = coerce_parameter(value, def->second);
+      } catch (const Error& e) {
+        throw Error("executor output: parameter '" + name + "': " + e.what());
+      }
+    }
+  }
+  if (const auto it = out.find("artifacts"); it != out.end()) {
+    if (!it->is_object()) throw Error("executor output: artifacts is not an object");
+    for (const auto& [name, list] : it->items()) {
+      const auto artifact = outputs.artifacts.find(name);
+      if (artifact == outputs.artifacts.end()) {
+        throw Error("executor output names artifact '" + name + "', which is not a declared output");
+      }
+      const Json entries = list.is_object() ? list.value("artifacts", Json::array()) : Json();
+      if (!entries.is_array() || entries.size() != 1 || !entries[0].is_object()) {
+        throw Error("executor output: artifacts." + name +
+                    " must be {\"artifacts\": [{\"name\", \"uri\", \"metadata\"}]}");
+      }
+      const Json metadata = entries[0].value("metadata", Json::object());
+      if (!metadata.is_object()) throw Error("executor output: artifacts." + name + " metadata is not an object");
+      artifact->second.metadata.update(metadata);
+    }
+  }
+}
+
+class Runner {
+ public:
+  Runner(const Pipeline& pipeline, fs::path root, std::map<std::string, fs::path> binaries,
+         RunResult& result)
+      : p_(pipeline), root_(std::move(root)), binaries_(std::move(binaries)), result_(result) {}
+
+  Values run(const Values& inputs) { return run_dag(p_.root, inputs, ""); }
+
+ private:
+  Values run_dag(const Component& c, const Values& inputs, const std::string& prefix) {
+    const Dag& dag = *c.dag;
+    std::map<std::string, Outcome> done;
+    for (const auto& name : dag.order) {
+      const Task& task = dag.tasks.at(name);
+      const std::string path = prefix + name;
+      if (failed_) {
+        mark(task, path, TaskState::kNotRun, "");
+        continue;
+      }
+      if (const auto skipped = skipped_upstream(task, done)) {
+        mark(task, path, TaskState::kSkipped, "upstream task '" + *skipped + "' was skipped");
+        done[name].state = TaskState::kSkipped;
+        continue;
+      }
+      done[name] = run_task(task, path, inputs, done);
+    }
+    return dag_outputs(dag, done);
+  }
+
+  static std::optional<std::string> skipped_upstream(const Task& task,
+                                                     const std::map<std::string, Outcome>& done) {
+    for (const auto& up : task.upstream) {
+      const auto it = done.find(up);
+      if (it != done.end() && it->second.state == TaskState::kSkipped) return up;
+    }
+    return std::nullopt;
+  }
+
+  // Records `task` (and everything inside it when it is a DAG) as not started.
+  void mark(const Task& task, const std::string& path, TaskState state, const std::string& message) {
+    const Component& c = p_.component_of(task);
+    TaskRecord& r = add_record(task, path, c);
+    r.state = state;
+    r.message = message;
+    if (state == TaskState::kSkipped) log::info(path, ": SKIPPED (", message, ")");
+    mark_contents(c, path, state);
+  }
+
+  void mark_contents(const Component& c, const std::string& path, TaskState state) {
+    if (!c.dag) return;
+    for (const auto& name : c.dag->order) {
+      const Task& inner = c.dag->tasks.at(name);
+      const Component& inner_component = p_.component_of(inner);
+      add_record(inner, path + "/" + name, inner_component).state = state;
+      mark_contents(inner_component, path + "/" + name, state);
+    }
+  }
+
+  TaskRecord& add_record(const Task& task, const std::string& path, const Component& c) {
+    TaskRecord r;
+    r.path = path;
+    r.component = task.component;
+    if (c.dag) {
+      r.kind = "dag";
+    } else {
+      r.kind = std::holds_alternative<ContainerExecutor>(p_.executors.at(c.executor_label))
+                   ? "container"
+                   : "importer";
+    }
+    result_.tasks.push_back(std::move(r));
+    return result_.tasks.back();
+  }
+
+  Outcome run_task(const Task& task, const std::string& path, const Values& scope,
+                   const std::map<std::string, Outcome>& done) {
+    const Component& c = p_.component_of(task);
+    const size_t record = result_.tasks.size();
+    add_record(task, path, c);
+    const auto start = Clock::now();
+    Outcome out;
+    bool entered_dag = false;
+    try {
+      const Values inputs = resolve_inputs(task, c, scope, done);
+      if (task.condition && !evaluate_condition(*task.condition, inputs)) {
+        TaskRecord& r = result_.tasks[record];
+        r.state = TaskState::kSkipped;
+        r.message = "condition is false: " + task.condition->text();
+        log::info(path, ": SKIPPED (", r.message, ")");
+        mark_contents(c, path, TaskState::kSkipped);
+        out.state = TaskState::kSkipped;
+        return out;
+      }
+      if (c.dag) {
+        entered_dag = true;
+        out.outputs = run_dag(c, inputs, path + "/");
+        out.state = failed_ ? TaskState::kFailed : TaskState::kSucceeded;
+      } else {
+        const Executor& exec = p_.executors.at(c.executor_label);
+        if (const auto* container = std::get_if<ContainerExecutor>(&exec)) {
+          out.outputs = run_container(c, *container, path, inputs, record);
+        } else {
+          out.outputs = run_importer(c, std::get<ImporterExecutor>(exec), inputs);
+        }
+        out.state = TaskState::kSucceeded;
+      }
+    } catch (const Error& e) {
+      out.state = TaskState::kFailed;
+      fail(record, e.what());
+      if (!entered_dag) mark_contents(c, path, TaskState::kNotRun);
+    }
+    TaskRecord& r = result_.tasks[record];
+    r.seconds = seconds_since(start);
+    r.state = out.state;
+    if (out.state == TaskState::kSucceeded) {
+      r.output_parameters = out.outputs.parameters;
+      r.output_artifacts = out.outputs.artifacts;
+      if (!c.dag) log::info(path, ": SUCCEEDED in ", std::fixed, std::setprecision(2), r.seconds, " s");
+    } else if (c.dag && r.message.empty()) {
+      r.message = "a task inside failed";
+    }
+    return out;
+  }
+
+  // Records the first failure of the run; later tasks will not start.
+  void fail(size_t record, const std::string& problem) {
+    TaskRecord& r = result_.tasks[record];
+    r.message = problem;
+    std::string error = "task '" + r.path + "' " + problem;
+    if (!r.log_file.empty()) {
+      error += " (log: " + r.log_file.string() + ")";
+      result_.log_tail = last_lines(r.log_file, kLogTailLines);
+    }
+    result_.error = error;
+    failed_ = true;
+  }
+
+  static bool evaluate_condition(const CelExpression& condition, const Values& inputs) {
+    try {
+      return condition.evaluate_condition(Json(inputs.parameters));
+    } catch (const Error& e) {
+      throw Error("failed to evaluate its condition '" + condition.text() + "': " + e.what());
+    }
+  }
+
+  static const Outcome& producer(const std::map<std::string, Outcome>& done, const std::string& name) {
+    return done.at(name);  // upstream of the task, so it ran (validated and scheduled before)
+  }
+
+  Values resolve_inputs(const Task& task, const Component& c, const Values& scope,
+                        const std::map<std::string, Outcome>& done) const {
+    Values v;
+    for (const auto& [key, def] : c.interface.input_parameters) {
+      std::optional<Json> value;
+      if (const auto it = task.parameters.find(key); it != task.parameters.end()) {
+        const ParameterSource& src = it->second;
+        switch (src.kind) {
+          case ParameterSource::Kind::kConstant:
+            value = src.constant;
+            break;
+          case ParameterSource::Kind::kComponentInput:
+            if (const auto s = scope.parameters.find(src.name); s != scope.parameters.end()) {
+              value = s->second;
+            }
+            break;
+          case ParameterSource::Kind::kTaskOutput: {
+            const Values& outputs = producer(done, src.producer_task).outputs;
+            const auto o = outputs.parameters.find(src.output_key);
+            if (o == outputs.parameters.end()) {
+              throw Error("input parameter '" + key + "': task '" + src.producer_task +
+                          "' produced no output parameter '" + src.output_key + "'");
+            }
+            value = o->second;
+            break;
+          }
+        }
+      }
+      if (!value) value = def.default_value;
+      if (!value) {
+        if (def.optional) continue;
+        throw Error("input parameter '" + key + "' has no value");
+      }
+      try {
+        v.parameters[key] = coerce_parameter(*value, def.type);
+      } catch (const Error& e) {
+        throw Error("input parameter '" + key + "': " + e.what());
+      }
+    }
+    for (const auto& [key, def] : c.interface.input_artifacts) {
+      const auto it = task.artifacts.find(key);
+      if (it == task.artifacts.end()) continue;  // optional (validated)
+      const ArtifactSource& src = it->second;
+      if (src.kind == ArtifactSource::Kind::kComponentInput) {
+        if (const auto s = scope.artifacts.find(src.name); s != scope.artifacts.end()) {
+          v.artifacts[key] = s->second;
+        } else if (!def.optional) {
+          throw Error("input artifact '" + key + "' has no value");
+        }
+        continue;
+      }
+      const Values& outputs = producer(done, src.producer_task).outputs;
+      const auto o = outputs.artifacts.find(src.output_key);
+      if (o == outputs.artifacts.end()) {
+        throw Error("input artifact '" + key + "': task '" + src.producer_task +
+                    "' produced no output artifact '" + src.output_key + "'");
+      }
+      v.artifacts[key] = o->second;
+    }
+    return v;
+  }
+
+  Values run_container(const Component& c, const ContainerExecutor& exec, const std::string& path,
+                       const Values& inputs, size_t record) {
+    const fs::path task_dir = root_ / path;
+    const fs::path meta_dir = task_dir / kTaskMetaDir;
+    std::error_code ec;
+    fs::remove_all(meta_dir, ec);  // a stale ExecutorOutput would be read as this run's
+
+    ExecutorContext ctx;
+    ctx.parameters = inputs.parameters;
+    ctx.input_artifacts = inputs.artifacts;
+    for (const auto& [key, def] : c.interface.output_artifacts) {
+      const fs::path artifact_path = task_dir / key;
+      fs::remove_all(artifact_path, ec);  // an earlier run's output must not pass the check below
+      RuntimeArtifact a;
+      a.name = key;
+      a.uri = artifact_path.string();
+      a.path = artifact_path;
+      a.type = def.type;
+      a.metadata = def.metadata;
+      ctx.output_artifacts[key] = a;
+    }
+    for (const auto& [key, type] : c.interface.output_parameters) {
+      ctx.output_parameter_files[key] = meta_dir / "parameters" / key;
+    }
+    ctx.executor_output_file = meta_dir / "executor_output.json";
+
+    std::vector<std::string> words;
+    for (const auto* list : {&exec.command, &exec.args}) {
+      for (const auto& arg : *list) {
+        for (auto& w : expand_argument(arg, ctx)) words.push_back(std::move(w));
+      }
+    }
+    if (words.empty()) throw Error("its command expands to nothing");
+    const fs::path binary = binaries_.at(c.executor_label);
+    const std::vector<std::string> args(words.begin() + 1, words.end());
+
+    // The launcher creates the folders output paths live in, never the outputs themselves.
+    for (const fs::path& dir : {task_dir, meta_dir / "parameters"}) {
+      fs::create_directories(dir, ec);
+      if (ec) throw Error("cannot create " + quoted(dir) + ": " + ec.message());
+    }
+    io::write_json(meta_dir / "executor_input.json", executor_input(ctx), "executor input");
+
+    TaskRecord& r = result_.tasks[record];
+    r.log_file = root_ / kLogsDir / (path + ".log");
+    std::string command_line = shell_word(binary.string());
+    for (const auto& a : args) command_line += " " + shell_word(a);
+    io::write_atomically(r.log_file, "$ " + command_line + "\n", "task log");
+    log::info(path, ": running ", binary.filename().string(), " (log: ", r.log_file.string(), ")");
+    log::debug(path, ": $ ", command_line);
+
+    const ExitStatus status = run_process(binary, args, exec.env, r.log_file);
+    if (!status.ok()) throw Error(status.describe());
+    return collect_outputs(c, ctx);
+  }
+
+  static Values collect_outputs(const Component& c, const ExecutorContext& ctx) {
+    Values out;
+    out.artifacts = ctx.output_artifacts;
+    for (const auto& [key, type] : c.interface.output_parameters) {
+      const fs::path& file = ctx.output_parameter_files.at(key);
+      if (!fs::exists(file)) continue;
+      try {
+        out.parameters[key] = parse_parameter_text(io::read_file(file, key), type);
+      } catch (const Error& e) {
+        throw Error("output parameter '" + key + "' (" + file.string() + "): " + e.what());
+      }
+    }
+    if (fs::exists(ctx.executor_output_file)) {
+      apply_executor_output(ctx.executor_output_file, c.interface, out);
+    }
+    for (const auto& [key, type] : c.interface.output_parameters) {
+      if (!out.parameters.count(key)) {
+        throw Error("did not write output parameter '" + key + "' (neither " +
+                    quoted(ctx.output_parameter_files.at(key)) + " nor parameterValues in " +
+                    quoted(ctx.executor_output_file) + ")");
+      }
+    }
+    for (const auto& [key, a] : out.artifacts) {
+      if (!fs::exists(a.path)) {
+        throw Error("did not write output artifact '" + key + "' at " + quoted(a.path));
+      }
+    }
+    return out;
+  }
+
+  static Values run_importer(const Component& c, const ImporterExecutor& exec, const Values& inputs) {
+    std::string uri;
+    if (exec.constant_uri) {
+      uri = *exec.constant_uri;
+    } else {
+      const auto it = inputs.parameters.find(exec.runtime_parameter);
+      if (it == inputs.parameters.end() || !it->second.is_string()) {
+        throw Error("importer input parameter '" + exec.runtime_parameter + "' holds no URI");
+      }
+      uri = it->second.get<std::string>();
+    }
+    fs::path path;
+    if (uri.rfind("file://", 0) == 0) {
+      path = uri.substr(7);
+    } else if (uri.find("://") != std::string::npos) {
+      throw Error("cannot import '" + uri + "': only local paths and file:// URIs work locally");
+    } else {
+      path = uri;
+    }
+    if (path.empty()) throw Error("cannot import an empty path");
+    path = fs::absolute(path).lexically_normal();
+    if (!fs::exists(path)) throw Error("cannot import '" + uri + "': " + quoted(path) + " does not exist");
+    RuntimeArtifact a;
+    a.name = "artifact";
+    a.uri = path.string();
+    a.path = path;
+    a.type = c.interface.output_artifacts.at("artifact").type;
+    a.metadata = exec.metadata;
+    log::info("importing ", path.string());
+    Values out;
+    out.artifacts["artifact"] = a;
+    return out;
+  }
+
+  // dag.outputs: the first selector whose producer succeeded and produced the key. Outputs whose
+  // producers were all skipped stay absent; a consumer of one fails with a clear message.
+  static Values dag_outputs(const Dag& dag, const std::map<std::string, Outcome>& done) {
+    Values out;
+    for (const auto& [key, selectors] : dag.output_parameters) {
+      for (const auto& s : selectors) {
+        const auto it = done.find(s.producer_task);
+        if (it == done.end() || it->second.state != TaskState::kSucceeded) continue;
+        const auto o = it->second.outputs.parameters.find(s.output_key);
+        if (o == it->second.outputs.parameters.end()) continue;
+        out.parameters[key] = o->second;
+        break;
+      }
+    }
+    for (const auto& [key, selectors] : dag.output_artifacts) {
+      for (const auto& s : selectors) {
+        const auto it = done.find(s.producer_task);
+        if (it == done.end() || it->second.state != TaskState::kSucceeded) continue;
+        const auto o = it->second.outputs.artifacts.find(s.output_key);
+        if (o == it->second.outputs.artifacts.end()) continue;
+        out.artifacts[key] = o->second;
+        break;
+      }
+    }
+    return out;
+  }
+
+  const Pipeline& p_;
+  const fs::path root_;
+  const std::map<std::string, fs::path> binaries_;  // executor label -> program
+  RunResult& result_;
+  bool failed_ = false;
+};
+
+// The executor labels of every container a run of `c` can reach.
+void collect_container_labels(const Pipeline& p, const Component& c, std::set<std::string>& labels) {
+  if (!c.dag) {
+    if (std::holds_alternative<ContainerExecutor>(p.executors.at(c.executor_label))) {
+      labels.insert(c.executor_label);
+    }
+    return;
+  }
+  for (const auto& [name, task] : c.dag->tasks) collect_container_labels(p, p.component_of(task), labels);
+}
+
+std::map<std::string, fs::path> resolve_binaries(const Pipeline& p, const fs::path& bin_dir) {
+  std::vector<fs::path> dirs;
+  if (!bin_dir.empty()) dirs.push_back(bin_dir);
+  for (auto& d : path_directories()) dirs.push_back(std::move(d));
+  std::set<std::string> labels;
+  collect_container_labels(p, p.root, labels);
+  std::map<std::string, fs::path> out;
+  for (const auto& label : labels) {
+    const auto& exec = std::get<ContainerExecutor>(p.executors.at(label));
+    const std::string name = fs::path(exec.command.front()).filename().string();
+    fs::path found = name.empty() ? fs::path() : find_executable(name, dirs);
+    if (found.empty()) {
+      throw Error("executor " + label + ": no program '" + name + "' (from command[0] '" +
+                  exec.command.front() + "') in " +
+                  (bin_dir.empty() ? std::string() : "--bin-dir " + quoted(bin_dir) + " or ") +
+                  "PATH");
+    }
+    out[label] = fs::absolute(found);
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* task_state_name(TaskState state) {
+  switch (state) {
+    case TaskState::kSucceeded: return "SUCCEEDED";
+    case TaskState::kFailed: return "FAILED";
+    case TaskState::kSkipped: return "SKIPPED";
+    case TaskState::kNotRun: return "NOT_RUN";
+  }
+  return "?";
+}
+
+std::map<std::string, Json> bind_pipeline_parameters(const Pipeline& pipeline,
+                                                     const std::vector<std::string>& assignments) {
+  const auto& declared = pipeline.root.interface.input_parameters;
+  std::map<std::string, Json> values;
+  for (const auto& assignment : assignments) {
+    const auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw UsageError(describe("--param", "expected NAME=VALUE, got '" + assignment + "'"));
+    }
+    const std::string name = assignment.substr(0, eq);
+    const auto def = declared.find(name);
+    if (def == declared.end()) {
+      std::string known;
+      for (const auto& [n, d] : declared) known += (known.empty() ? "" : ", ") + n;
+      throw UsageError(describe("--param", "pipeline '" + pipeline.name +
+                                               "' has no parameter '" + name + "' (it has: " +
+                                               (known.empty() ? "none" : known) + ")"));
+    }
+    if (values.count(name)) throw UsageError(describe("--param", "'" + name + "' given twice"));
+    try {
+      values[name] = parse_parameter_text(assignment.substr(eq + 1), def->second.type);
+    } catch (const Error& e) {
+      throw UsageError(describe("--param " + name, std::string(e.what()) + " (" +
+                                                      parameter_type_name(def->second.type) + ")"));
+    }
+  }
+  for (const auto& [name, def] : declared) {
+    if (values.count(name)) continue;
+    if (def.default_value) {
+      values[name] = *def.default_value;
+    } else if (!def.optional) {
+      throw UsageError(describe("--param", "missing required pipeline parameter '" + name + "' (" +
+                                               parameter_type_name(def.type) + "); pass --param " +
+                                               name + "=VALUE"));
+    }
+  }
+  for (const auto& [name, def] : pipeline.root.interface.input_artifacts) {
+    if (!def.optional) {
+      throw UsageError("pipeline input artifact '" + name + "' cannot be given locally");
+    }
+  }
+  return values;
+}
+
+RunResult run_pipeline(const Pipeline& pipeline, const RunOptions& options) {
+  RunResult result;
+  result.pipeline = pipeline.name;
+  result.parameters = bind_pipeline_parameters(pipeline, options.parameters);
+  if (!options.bin_dir.empty() && !fs::is_directory(options.bin_dir)) {
+    throw UsageError(describe("--bin-dir", quoted(options.bin_dir) + " is not a folder"));
+  }
+  auto binaries = resolve_binaries(pipeline, options.bin_dir);
+  result.pipeline_root = prepare_root(pipeline, options.pipeline_root);
+  for (const auto& w : pipeline.warnings) log::warn(w);
+  log::info("running pipeline '", pipeline.name, "' in ", result.pipeline_root.string());
+
+  const auto start = Clock::now();
+  Runner runner(pipeline, result.pipeline_root, std::move(binaries), result);
+  const Values outputs = runner.run(Values{result.parameters, {}});
+  result.seconds = seconds_since(start);
+  result.succeeded = result.error.empty();
+  if (result.succeeded) {
+    result.output_parameters = outputs.parameters;
+    result.output_artifacts = outputs.artifacts;
+  }
+  const Json summary = summary_json(result);
+  io::write_json(result.pipeline_root / kSummaryFile, summary, "run summary");
+  if (!options.summary_json.empty()) io::write_json(options.summary_json, summary, "--summary-json");
+  return result;
+}
+
+Json summary_json(const RunResult& result) {
+  Json tasks = Json::array();
+  for (const auto& t : result.tasks) {
+    Json j = {{"path", t.path},
+              {"component", t.component},
+              {"kind", t.kind},
+              {"state", task_state_name(t.state)},
+              {"durationSeconds", t.seconds}};
+    if (!t.log_file.empty()) j["log"] = t.log_file.string();
+    if (!t.message.empty()) j["message"] = t.message;
+    j["outputs"] = outputs_json(t.output_parameters, t.output_artifacts);
+    tasks.push_back(std::move(j));
+  }
+  Json j = {{"pipeline", result.pipeline},
+            {"pipelineRoot", result.pipeline_root.string()},
+            {"state", result.succeeded ? "SUCCEEDED" : "FAILED"},
+            {"parameters", Json(result.parameters)},
+            {"durationSeconds", result.seconds},
+            {"tasks", tasks},
+            {"outputs", outputs_json(result.output_parameters, result.output_artifacts)}};
+  if (!result.error.empty()) j["error"] = result.error;
+  return j;
+}
+
+std::string summary_table(const RunResult& result) {
+  size_t width = 4;
+  for (const auto& t : result.tasks) width = std::max(width, t.path.size());
+  std::ostringstream os;
+  const auto row = [&](const std::string& task, const std::string& state, const std::string& time,
+                       const std::string& detail) {
+    os << std::left << std::setw(static_cast<int>(width + 2)) << task << std::setw(11) << state
+       << std::right << std::setw(8) << time << "  " << detail << '\n';
+  };
+  row("TASK", "STATE", "TIME", "OUTPUTS");
+  for (const auto& t : result.tasks) {
+    std::vector<std::string> details;
+    for (const auto& [key, value] : t.output_parameters) details.push_back(key + " = " + display_value(value));
+    for (const auto& [key, a] : t.output_artifacts) details.push_back(key + ": " + a.path.string());
+    if (!t.message.empty() && t.state != TaskState::kSucceeded) details.push_back(t.message);
+    std::string time = "-";
+    if (t.state == TaskState::kSucceeded || t.state == TaskState::kFailed) {
+      std::ostringstream ts;
+      ts << std::fixed << std::setprecision(2) << t.seconds << 's';
+      time = ts.str();
+    }
+    row(t.path, task_state_name(t.state), time, details.empty() ? "" : details.front());
+    for (size_t i = 1; i < details.size(); ++i) row("", "", "", details[i]);
+  }
+  return os.str();
+}
+
+}  // namespace advkfp::kfp_local

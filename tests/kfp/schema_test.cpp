@@ -1,0 +1,124 @@
+// Every generated component YAML and compiled pipeline parses strictly against the project's own
+// schema and all its references resolve; broken documents are caught.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "kfp/ir_schema.h"
+#include "kfp/yaml_read.h"
+
+using namespace advkfp;
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+const fs::path kSource = ADVKFP_SOURCE_DIR;
+
+Json compiled_pipeline() { return kfp::load_yaml(kSource / "kfp_specs/adversarial-defense.yaml", "ir"); }
+
+bool mentions(const std::vector<std::string>& problems, const std::string& needle) {
+  for (const auto& p : problems) {
+    if (p.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("committed component YAMLs pass the strict schema", "[kfp][schema]") {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(kSource / "components")) {
+    const auto file = entry.path() / "component.yaml";
+    if (!fs::exists(file)) continue;
+    ++n;
+    INFO(file);
+    const auto problems = kfp::check_component_v1(kfp::load_yaml(file, "component"));
+    CAPTURE(problems);
+    CHECK(problems.empty());
+  }
+  CHECK(n >= 6);
+}
+
+TEST_CASE("committed pipelines pass the strict schema and reference checks", "[kfp][schema]") {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(kSource / "kfp_specs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++n;
+    INFO(entry.path());
+    const auto problems = kfp::check_pipeline_ir(kfp::load_yaml(entry.path(), "ir"));
+    CAPTURE(problems);
+    CHECK(problems.empty());
+  }
+  CHECK(n >= 1);
+}
+
+TEST_CASE("the IR checker catches misspelt fields and dangling references", "[kfp][schema]") {
+  auto ir = compiled_pipeline();
+  auto& tasks = ir["root"]["dag"]["tasks"];
+  SECTION("unknown field") {
+    tasks["train"]["componentRefs"] = tasks["train"]["componentRef"];
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "componentRefs"));
+  }
+  SECTION("snake_case spelling") {
+    tasks["train"]["component_ref"] = tasks["train"]["componentRef"];
+    tasks["train"].erase("componentRef");
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "canonical"));
+  }
+  SECTION("componentRef to nothing") {
+    tasks["train"]["componentRef"]["name"] = "comp-nope";
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "comp-nope"));
+  }
+  SECTION("executorLabel to nothing") {
+    ir["components"]["comp-train"]["executorLabel"] = "exec-nope";
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "exec-nope"));
+  }
+  SECTION("dependentTasks outside the DAG") {
+    tasks["train"]["dependentTasks"] = {"pgd-train"};
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "pgd-train"));
+  }
+  SECTION("placeholder naming no input") {
+    ir["deploymentSpec"]["executors"]["exec-train"]["container"]["args"].push_back(
+        "{{$.inputs.parameters['epoch']}}");
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "epoch"));
+  }
+  SECTION("unknown placeholder") {
+    ir["deploymentSpec"]["executors"]["exec-train"]["container"]["args"].push_back(
+        "{{$.outputs.output_file}}");
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "unknown placeholder"));
+  }
+  SECTION("condition reading a parameter the task does not pass") {
+    tasks["condition-1"]["triggerPolicy"]["condition"] =
+        "inputs.parameter_values['pipelinechannel--x'] == true";
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "pipelinechannel--x"));
+  }
+  SECTION("producer output that does not exist") {
+    tasks["train"]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"]["outputArtifactKey"] =
+        "train_set";
+    CHECK(mentions(kfp::check_pipeline_ir(ir), "train_set"));
+  }
+  SECTION("invalid pipeline name and schema version") {
+    ir["pipelineInfo"]["name"] = "Adversarial_Defense";
+    ir["schemaVersion"] = "2.0.0";
+    const auto problems = kfp::check_pipeline_ir(ir);
+    CHECK(mentions(problems, "pipelineInfo.name"));
+    CHECK(mentions(problems, "schemaVersion"));
+  }
+}
+
+TEST_CASE("the component checker catches bad placeholders and fields", "[kfp][schema]") {
+  auto c = kfp::load_yaml(kSource / "components/train/component.yaml", "component");
+  auto& args = c["implementation"]["container"]["args"];
+  SECTION("misspelt placeholder") {
+    args.push_back(Json{{"inputpath", "dataset"}});
+    CHECK(mentions(kfp::check_component_v1(c), "inputpath"));
+  }
+  SECTION("inputValue used for an artifact") {
+    args.push_back(Json{{"inputValue", "dataset"}});
+    CHECK(mentions(kfp::check_component_v1(c), "artifact"));
+  }
+  SECTION("unknown top-level field") {
+    c["implementaton"] = c["implementation"];
+    CHECK_FALSE(kfp::check_component_v1(c).empty());
+  }
+}
