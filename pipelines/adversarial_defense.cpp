@@ -44,6 +44,9 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                                      "PGD step (0: 2.5 * epsilon / steps).");
   const auto pgd_learning_rate = p.input("pgd_learning_rate", "Float", 1e-4,
                                          "Adam learning rate of the fine-tuning.");
+  const auto pgd_validation_size = p.input(
+      "pgd_validation_size", "Integer", 1000,
+      "Training images held out for pgd-train's per-epoch robust check.");
   const auto eval_pgd_steps = p.input("eval_pgd_steps", "Integer", 20,
                                       "Steps of the PGD evaluation of the defended model.");
   const auto seed = p.input("seed", "Integer", 0, "Seed of every random choice.");
@@ -108,6 +111,7 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                       .set("step_size", pgd_step_size)
                       .set("epochs", pgd_epochs)
                       .set("learning_rate", pgd_learning_rate)
+                      .set("validation_size", pgd_validation_size)
                       .set("seed", seed)
                       .set("threads", threads)
                       .resources("2", "4G");

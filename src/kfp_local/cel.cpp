@@ -21,8 +21,8 @@ using NodePtr = std::shared_ptr<const CelExpression::Node>;
 struct CelExpression::Node {
   enum class Kind { kLiteral, kParameter, kCall, kNot, kNegate, kAnd, kOr, kCompare };
   Kind kind = Kind::kLiteral;
-  Json literal;       // kLiteral
-  std::string name;   // kParameter: parameter name; kCall: function; kCompare: operator
+  Json literal;      // kLiteral
+  std::string name;  // kParameter: parameter name; kCall: function; kCompare: operator
   std::vector<NodePtr> operands;
 };
 
@@ -34,14 +34,33 @@ using Node = CelExpression::Node;
 // Lexer
 
 enum class Tok {
-  kEnd, kInt, kDouble, kString, kIdent, kLParen, kRParen, kLBracket, kRBracket, kDot, kComma,
-  kNot, kMinus, kAnd, kOr, kEq, kNe, kLt, kLe, kGt, kGe,
+  kEnd,
+  kInt,
+  kDouble,
+  kString,
+  kIdent,
+  kLParen,
+  kRParen,
+  kLBracket,
+  kRBracket,
+  kDot,
+  kComma,
+  kNot,
+  kMinus,
+  kAnd,
+  kOr,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
 };
 
 struct Token {
   Tok kind = Tok::kEnd;
-  std::string text;  // identifier or operator spelling
-  Json value;        // literal value
+  std::string text;   // identifier or operator spelling
+  Json value;         // literal value
   size_t column = 0;  // 1-based
 };
 
@@ -50,7 +69,9 @@ struct Token {
 }
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_ident_char(char c) { return is_ident_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
+bool is_ident_char(char c) {
+  return is_ident_start(c) || std::isdigit(static_cast<unsigned char>(c));
+}
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
 class Lexer {
@@ -85,10 +106,10 @@ class Lexer {
       return t;
     }
     static const std::pair<const char*, Tok> kOperators[] = {
-        {"&&", Tok::kAnd}, {"||", Tok::kOr}, {"==", Tok::kEq}, {"!=", Tok::kNe}, {"<=", Tok::kLe},
-        {">=", Tok::kGe},  {"<", Tok::kLt},  {">", Tok::kGt},  {"!", Tok::kNot}, {"-", Tok::kMinus},
-        {"(", Tok::kLParen}, {")", Tok::kRParen}, {"[", Tok::kLBracket}, {"]", Tok::kRBracket},
-        {".", Tok::kDot},  {",", Tok::kComma},
+        {"&&", Tok::kAnd},     {"||", Tok::kOr},      {"==", Tok::kEq},    {"!=", Tok::kNe},
+        {"<=", Tok::kLe},      {">=", Tok::kGe},      {"<", Tok::kLt},     {">", Tok::kGt},
+        {"!", Tok::kNot},      {"-", Tok::kMinus},    {"(", Tok::kLParen}, {")", Tok::kRParen},
+        {"[", Tok::kLBracket}, {"]", Tok::kRBracket}, {".", Tok::kDot},    {",", Tok::kComma},
     };
     for (const auto& [spelling, kind] : kOperators) {
       if (s_.compare(i_, std::char_traits<char>::length(spelling), spelling) == 0) {
@@ -157,12 +178,24 @@ class Lexer {
       if (i_ >= s_.size()) syntax_error("unterminated string", t.column);
       const char e = s_[i_++];
       switch (e) {
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case 'n': value += '\n'; break;
-        case 'r': value += '\r'; break;
-        case 't': value += '\t'; break;
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case 'n':
+          value += '\n';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 't':
+          value += '\t';
+          break;
         default:
           syntax_error(std::string("unsupported escape '\\") + e + "'", i_ - 1);
       }
@@ -320,15 +353,23 @@ class Parser {
 
 std::string cel_type(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::boolean: return "bool";
+    case Json::value_t::boolean:
+      return "bool";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "int";
-    case Json::value_t::number_float: return "double";
-    case Json::value_t::string: return "string";
-    case Json::value_t::null: return "null_type";
-    case Json::value_t::array: return "list";
-    case Json::value_t::object: return "map";
-    default: return "unknown";
+    case Json::value_t::number_unsigned:
+      return "int";
+    case Json::value_t::number_float:
+      return "double";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::null:
+      return "null_type";
+    case Json::value_t::array:
+      return "list";
+    case Json::value_t::object:
+      return "map";
+    default:
+      return "unknown";
   }
 }
 

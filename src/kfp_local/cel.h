@@ -1,4 +1,4 @@
-// The subset of CEL that KFP writes into triggerPolicy.condition, parsed once and evaluated per run.
+// The subset of CEL that KFP writes into triggerPolicy.condition: parse once, evaluate per run.
 #pragma once
 
 #include <memory>

@@ -1,64 +1,17 @@
-// Loading of PipelineSpec IR: YAML to JSON, strict field checks, the typed model, cross-references.
+// Loading of PipelineSpec IR: strict field checks, the typed model, cross-references.
 #include "kfp_local/ir.h"
-
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <initializer_list>
-#include <regex>
 #include <set>
 
 #include "common/error.h"
 #include "io/files.h"
+#include "kfp/yaml_read.h"
 #include "kfp_local/placeholders.h"
 
 namespace advkfp::kfp_local {
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// YAML to JSON. Plain scalars are resolved with the YAML 1.2 core schema (what PyYAML-written IR
-// relies on: quoted '0.1' stays a string, 0.1 becomes a number).
-
-Json plain_scalar(const std::string& s) {
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (std::regex_match(s, kInt)) {
-    try {
-      return parse_parameter_text(s, ParameterType::kNumberInteger);
-    } catch (const Error&) {
-      return std::strtod(s.c_str(), nullptr);  // beyond int64: keep it as a number
-    }
-  }
-  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
-  return s;
-}
-
-Json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar: {
-      const std::string& tag = node.Tag();
-      if (tag == "!" || tag == "tag:yaml.org,2002:str") return node.Scalar();
-      return plain_scalar(node.Scalar());
-    }
-    case YAML::NodeType::Sequence: {
-      Json out = Json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      Json out = Json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return out;
-    }
-  }
-  return nullptr;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Field access with errors naming the field path ("root.dag.tasks.train.componentRef.name").
@@ -101,7 +54,8 @@ struct Unsupported {
 };
 
 // Fails on any key outside `known`; a key in `unsupported` is known to KFP but not honoured here.
-void check_fields(const Json& obj, const std::string& path, std::initializer_list<const char*> known,
+void check_fields(const Json& obj, const std::string& path,
+                  std::initializer_list<const char*> known,
                   std::initializer_list<Unsupported> unsupported = {}) {
   as_object(obj, path);
   for (const auto& [key, value] : obj.items()) {
@@ -143,6 +97,9 @@ const Json& map_field(const Json& obj, const char* key, const std::string& path)
 ParameterType parameter_type(const Json& spec, const std::string& path) {
   const std::string p = join(path, "parameterType");
   const std::string name = as_string(require(spec, "parameterType", path), p);
+  if (name == "TASK_FINAL_STATUS") {
+    fail(p, "not supported locally: exit handlers (dsl.PipelineTaskFinalStatus)");
+  }
   try {
     return parse_parameter_type(name);
   } catch (const Error& e) {
@@ -179,7 +136,9 @@ Interface parse_interface(const Json& component, const std::string& path) {
                    {{"type", "the pre-2.0 'type' field; compile with the KFP v2 SDK"}});
       InputParameter param;
       param.type = parameter_type(spec, p);
-      if (const Json* opt = find(spec, "isOptional")) param.optional = as_bool(*opt, join(p, "isOptional"));
+      if (const Json* opt = find(spec, "isOptional")) {
+        param.optional = as_bool(*opt, join(p, "isOptional"));
+      }
       if (const Json* def = find(spec, "defaultValue")) {
         try {
           param.default_value = coerce_parameter(*def, param.type);
@@ -215,7 +174,9 @@ Interface parse_interface(const Json& component, const std::string& path) {
       reject_artifact_list(spec, p);
       OutputArtifact artifact;
       artifact.type = artifact_type(require(spec, "artifactType", p), join(p, "artifactType"));
-      if (const Json* md = find(spec, "metadata")) artifact.metadata = as_object(*md, join(p, "metadata"));
+      if (const Json* md = find(spec, "metadata")) {
+        artifact.metadata = as_object(*md, join(p, "metadata"));
+      }
       iface.output_artifacts[name] = artifact;
     }
   }
@@ -230,7 +191,8 @@ ParameterSource parameter_source(const Json& j, const std::string& path) {
                {{"taskFinalStatus", "exit handlers (dsl.ExitHandler, PipelineTaskFinalStatus)"},
                 {"parameterExpressionSelector", "parameter expressions (dsl.ParallelFor items)"}});
   if (j.size() != 1) {
-    fail(path, "expected exactly one of taskOutputParameter, runtimeValue, componentInputParameter");
+    fail(path,
+         "expected exactly one of taskOutputParameter, runtimeValue, componentInputParameter");
   }
   ParameterSource src;
   if (const Json* t = find(j, "taskOutputParameter")) {
@@ -253,7 +215,9 @@ ParameterSource parameter_source(const Json& j, const std::string& path) {
 
 ArtifactSource artifact_source(const Json& j, const std::string& path) {
   check_fields(j, path, {"taskOutputArtifact", "componentInputArtifact"});
-  if (j.size() != 1) fail(path, "expected exactly one of taskOutputArtifact, componentInputArtifact");
+  if (j.size() != 1) {
+    fail(path, "expected exactly one of taskOutputArtifact, componentInputArtifact");
+  }
   ArtifactSource src;
   if (const Json* t = find(j, "taskOutputArtifact")) {
     const std::string p = join(path, "taskOutputArtifact");
@@ -278,8 +242,12 @@ Task parse_task(const std::string& name, const Json& j, const std::string& path,
                 {"iteratorPolicy", "loops (dsl.ParallelFor)"}});
   Task task;
   task.name = name;
+  task.display_name = name;
   if (const Json* info = find(j, "taskInfo")) {
     check_fields(*info, join(path, "taskInfo"), {"name"});
+    if (const Json* shown = find(*info, "name")) {
+      task.display_name = as_string(*shown, join(path, "taskInfo.name"));
+    }
   }
   const std::string ref_path = join(path, "componentRef");
   const Json& ref = require(j, "componentRef", path);
@@ -299,7 +267,9 @@ Task parse_task(const std::string& name, const Json& j, const std::string& path,
   if (const Json* deps = find(j, "dependentTasks")) {
     const std::string p = join(path, "dependentTasks");
     as_array(*deps, p);
-    for (size_t i = 0; i < deps->size(); ++i) upstream.insert(as_string((*deps)[i], at_index(p, i)));
+    for (size_t i = 0; i < deps->size(); ++i) {
+      upstream.insert(as_string((*deps)[i], at_index(p, i)));
+    }
   }
   for (const auto& [key, src] : task.parameters) {
     if (src.kind == ParameterSource::Kind::kTaskOutput) upstream.insert(src.producer_task);
@@ -393,7 +363,9 @@ Component parse_component(const std::string& name, const Json& j, const std::str
   c.interface = parse_interface(j, path);
   const Json* dag = find(j, "dag");
   const Json* label = find(j, "executorLabel");
-  if ((dag != nullptr) == (label != nullptr)) fail(path, "expected exactly one of dag, executorLabel");
+  if ((dag != nullptr) == (label != nullptr)) {
+    fail(path, "expected exactly one of dag, executorLabel");
+  }
   if (dag) c.dag = parse_dag(*dag, join(path, "dag"), warnings);
   if (label) c.executor_label = as_string(*label, join(path, "executorLabel"));
   return c;
@@ -411,7 +383,8 @@ std::vector<std::string> string_list(const Json& obj, const char* key, const std
   for (size_t i = 0; i < list->size(); ++i) {
     const Json& item = (*list)[i];
     if (!item.is_string()) {
-      fail(at_index(p, i), "expected a string, got " + describe_value(item) + " (quote it in YAML)");
+      fail(at_index(p, i),
+           "expected a string, got " + describe_value(item) + " (quote it in YAML)");
     }
     out.push_back(item.get<std::string>());
   }
@@ -429,18 +402,15 @@ Executor parse_executor(const Json& j, const std::string& path) {
     exec.image = string_or_empty(*c, "image", p);
     exec.command = string_list(*c, "command", p);
     exec.args = string_list(*c, "args", p);
-    if (exec.command.empty()) {
-      fail(join(p, "command"),
-           "missing or empty; kfp-local needs command[0] to name the binary to run");
-    }
     if (const Json* env = find(*c, "env")) {
       const std::string ep = join(p, "env");
       as_array(*env, ep);
       for (size_t i = 0; i < env->size(); ++i) {
         const std::string item_path = at_index(ep, i);
         check_fields((*env)[i], item_path, {"name", "value"});
-        exec.env.push_back({as_string(require((*env)[i], "name", item_path), join(item_path, "name")),
-                            string_or_empty((*env)[i], "value", item_path)});
+        exec.env.push_back(
+            {as_string(require((*env)[i], "name", item_path), join(item_path, "name")),
+             string_or_empty((*env)[i], "value", item_path)});
       }
     }
     if (const Json* res = find(*c, "resources")) as_object(*res, join(p, "resources"));
@@ -448,7 +418,8 @@ Executor parse_executor(const Json& j, const std::string& path) {
   }
   if (const Json* imp = find(j, "importer")) {
     const std::string p = join(path, "importer");
-    check_fields(*imp, p, {"artifactUri", "typeSchema", "metadata", "reimport", "downloadToWorkspace"});
+    check_fields(*imp, p,
+                 {"artifactUri", "typeSchema", "metadata", "reimport", "downloadToWorkspace"});
     ImporterExecutor exec;
     const std::string up = join(p, "artifactUri");
     const Json& uri = require(*imp, "artifactUri", p);
@@ -460,7 +431,9 @@ Executor parse_executor(const Json& j, const std::string& path) {
       exec.runtime_parameter = as_string(uri["runtimeParameter"], join(up, "runtimeParameter"));
     }
     exec.type = artifact_type(require(*imp, "typeSchema", p), join(p, "typeSchema"));
-    if (const Json* md = find(*imp, "metadata")) exec.metadata = as_object(*md, join(p, "metadata"));
+    if (const Json* md = find(*imp, "metadata")) {
+      exec.metadata = as_object(*md, join(p, "metadata"));
+    }
     return exec;
   }
   fail(path, "expected container or importer");
@@ -526,7 +499,8 @@ class Validator {
     }
     const auto& importer = std::get<ImporterExecutor>(exec->second);
     if (!c.interface.output_artifacts.count("artifact")) {
-      fail(path, "uses importer " + c.executor_label + " but declares no output artifact 'artifact'");
+      fail(path,
+           "uses importer " + c.executor_label + " but declares no output artifact 'artifact'");
     }
     if (!importer.constant_uri && !c.interface.input_parameters.count(importer.runtime_parameter)) {
       fail(join(ep, "importer.artifactUri.runtimeParameter"),
@@ -554,6 +528,10 @@ class Validator {
   void check_dag(const Component& c, const std::string& path) {
     const Dag& dag = *c.dag;
     const std::string dag_path = join(path, "dag");
+    // References first: checking a consumer looks at its producer's component.
+    for (const auto& [name, task] : dag.tasks) {
+      component(task.component, join(join(join(dag_path, "tasks"), name), "componentRef.name"));
+    }
     for (const auto& [name, task] : dag.tasks) {
       check_task(task, c, join(join(dag_path, "tasks"), name));
     }
@@ -575,7 +553,8 @@ class Validator {
         fail(p, "not declared in outputDefinitions of " + c.name);
       }
       for (const auto& s : selectors) {
-        const Component& producer = producer_component(dag, s.producer_task, join(p, "producerSubtask"));
+        const Component& producer =
+            producer_component(dag, s.producer_task, join(p, "producerSubtask"));
         if (!producer.interface.output_parameters.count(s.output_key)) {
           fail(join(p, "outputParameterKey"),
                producer.name + " declares no output parameter '" + s.output_key + "'");
@@ -588,7 +567,8 @@ class Validator {
         fail(p, "not declared in outputDefinitions of " + c.name);
       }
       for (const auto& s : selectors) {
-        const Component& producer = producer_component(dag, s.producer_task, join(p, "producerSubtask"));
+        const Component& producer =
+            producer_component(dag, s.producer_task, join(p, "producerSubtask"));
         if (!producer.interface.output_artifacts.count(s.output_key)) {
           fail(join(p, "outputArtifactKey"),
                producer.name + " declares no output artifact '" + s.output_key + "'");
@@ -608,14 +588,22 @@ class Validator {
     const Component& c = component(task.component, join(path, "componentRef.name"));
     const Dag& dag = *enclosing.dag;
     const std::string in = join(path, "inputs");
+    // Task inputs the component does not declare are pipeline channels that the SDK adds for
+    // f-string constants and resource fields; they are resolved like the others.
     for (const auto& [key, src] : task.parameters) {
       const std::string p = join(join(in, "parameters"), key);
       const auto def = c.interface.input_parameters.find(key);
-      if (def == c.interface.input_parameters.end()) {
-        fail(p, c.name + " declares no input parameter '" + key + "'");
-      }
       switch (src.kind) {
         case ParameterSource::Kind::kConstant:
+          if (src.constant.is_string()) {
+            for (const auto& name : input_parameter_references(src.constant.get<std::string>())) {
+              if (!task.parameters.count(name)) {
+                fail(join(p, "runtimeValue.constant"),
+                     "refers to '" + name + "', which is not an input of this task");
+              }
+            }
+          }
+          if (def == c.interface.input_parameters.end()) break;
           try {
             coerce_parameter(src.constant, def->second.type);
           } catch (const Error& e) {
@@ -630,8 +618,11 @@ class Validator {
           break;
         case ParameterSource::Kind::kTaskOutput: {
           const std::string tp = join(p, "taskOutputParameter");
-          if (src.producer_task == task.name) fail(join(tp, "producerTask"), "a task cannot consume its own output");
-          const Component& producer = producer_component(dag, src.producer_task, join(tp, "producerTask"));
+          if (src.producer_task == task.name) {
+            fail(join(tp, "producerTask"), "a task cannot consume its own output");
+          }
+          const Component& producer =
+              producer_component(dag, src.producer_task, join(tp, "producerTask"));
           if (!producer.interface.output_parameters.count(src.output_key)) {
             fail(join(tp, "outputParameterKey"),
                  producer.name + " declares no output parameter '" + src.output_key + "'");
@@ -653,8 +644,11 @@ class Validator {
         continue;
       }
       const std::string tp = join(p, "taskOutputArtifact");
-      if (src.producer_task == task.name) fail(join(tp, "producerTask"), "a task cannot consume its own output");
-      const Component& producer = producer_component(dag, src.producer_task, join(tp, "producerTask"));
+      if (src.producer_task == task.name) {
+        fail(join(tp, "producerTask"), "a task cannot consume its own output");
+      }
+      const Component& producer =
+          producer_component(dag, src.producer_task, join(tp, "producerTask"));
       if (!producer.interface.output_artifacts.count(src.output_key)) {
         fail(join(tp, "outputArtifactKey"),
              producer.name + " declares no output artifact '" + src.output_key + "'");
@@ -672,7 +666,9 @@ class Validator {
     }
     for (const auto& up : task.upstream) {
       if (up == task.name) fail(join(path, "dependentTasks"), "a task cannot depend on itself");
-      if (!dag.tasks.count(up)) fail(join(path, "dependentTasks"), "names no task '" + up + "' in this DAG");
+      if (!dag.tasks.count(up)) {
+        fail(join(path, "dependentTasks"), "names no task '" + up + "' in this DAG");
+      }
     }
     if (task.condition) {
       for (const auto& name : task.condition->parameter_names()) {
@@ -690,7 +686,8 @@ class Validator {
     if (std::find(stack.begin(), stack.end(), c.name) != stack.end()) {
       std::string chain;
       for (const auto& s : stack) chain += s + " -> ";
-      fail(c.name == "root" ? "root" : join("components", c.name), "contains itself: " + chain + c.name);
+      fail(c.name == "root" ? "root" : join("components", c.name),
+           "contains itself: " + chain + c.name);
     }
     stack.push_back(c.name);
     for (const auto& [name, task] : c.dag->tasks) check_nesting(p_.component_of(task), stack);
@@ -703,10 +700,11 @@ class Validator {
 Pipeline parse_document(const Json& doc) {
   as_object(doc, "(top level)");
   check_fields(doc, "",
-               {"pipelineInfo", "sdkVersion", "schemaVersion", "deploymentSpec", "components", "root",
-                "defaultPipelineRoot"});
+               {"pipelineInfo", "sdkVersion", "schemaVersion", "deploymentSpec", "components",
+                "root", "defaultPipelineRoot"});
   Pipeline p;
-  const std::string version = as_string(require(doc, "schemaVersion", "(top level)"), "schemaVersion");
+  const std::string version =
+      as_string(require(doc, "schemaVersion", "(top level)"), "schemaVersion");
   if (version != "2.1.0") fail("schemaVersion", "expected 2.1.0, got '" + version + "'");
   const Json& info = require(doc, "pipelineInfo", "(top level)");
   check_fields(info, "pipelineInfo", {"name", "displayName", "description"});
@@ -717,7 +715,8 @@ Pipeline parse_document(const Json& doc) {
   p.default_pipeline_root = string_or_empty(doc, "defaultPipelineRoot", "");
   if (const Json* deployment = find(doc, "deploymentSpec")) {
     check_fields(*deployment, "deploymentSpec", {"executors"});
-    for (const auto& [label, spec] : map_field(*deployment, "executors", "deploymentSpec").items()) {
+    for (const auto& [label, spec] :
+         map_field(*deployment, "executors", "deploymentSpec").items()) {
       p.executors.emplace(label, parse_executor(spec, "deploymentSpec.executors." + label));
     }
   }
@@ -745,19 +744,13 @@ void check_platform_document(const Json& doc, std::vector<std::string>& warnings
 }  // namespace
 
 Pipeline parse_pipeline(const std::string& text, const std::string& source) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(source + ": invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
-                std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
+  const std::vector<Json> docs = kfp::parse_yaml_documents(text, source);
   if (docs.empty() || docs.size() > 2) {
     throw Error(source + ": expected one PipelineSpec document (and optionally a PlatformSpec)");
   }
   try {
-    Pipeline p = parse_document(yaml_to_json(docs[0]));
-    if (docs.size() == 2) check_platform_document(yaml_to_json(docs[1]), p.warnings);
+    Pipeline p = parse_document(docs[0]);
+    if (docs.size() == 2) check_platform_document(docs[1], p.warnings);
     return p;
   } catch (const Error& e) {
     throw Error(source + ": " + e.what());

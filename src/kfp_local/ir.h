@@ -1,5 +1,4 @@
-// Typed model of a compiled KFP pipeline (PipelineSpec IR, schemaVersion 2.1.0) and its loading,
-// which validates everything a local run needs before any task starts.
+// Typed model of a compiled KFP pipeline (PipelineSpec IR 2.1.0), loaded and fully validated.
 #pragma once
 
 #include <filesystem>
@@ -66,8 +65,12 @@ struct ArtifactSource {
 
 /// One PipelineTaskSpec of a DAG.
 struct Task {
-  std::string name;       ///< key in dag.tasks (taskInfo.name may differ only in display)
+  std::string name;          ///< key in dag.tasks
+  std::string display_name;  ///< taskInfo.name (what the KFP UI shows); defaults to name
   std::string component;  ///< componentRef.name, a key of Pipeline::components
+  /// Input parameters by name. Besides the component's inputs this may hold pipeline channels the
+  /// component does not declare, which the SDK adds for f-string constants
+  /// ("{{$.inputs.parameters['pipelinechannel--x']}}") and resource fields.
   std::map<std::string, ParameterSource> parameters;
   std::map<std::string, ArtifactSource> artifacts;
   /// dependentTasks plus every producer of a taskOutputParameter/taskOutputArtifact, sorted.
@@ -97,7 +100,9 @@ struct EnvVar {
 /// deploymentSpec.executors[label].container. `resources` and `image` do not matter locally.
 struct ContainerExecutor {
   std::string image;
-  std::vector<std::string> command;  ///< command[0] names the local binary (by its basename)
+  /// command[0] names the local binary (by its basename); empty when the image's entrypoint is
+  /// meant, which cannot run locally.
+  std::vector<std::string> command;
   std::vector<std::string> args;
   std::vector<EnvVar> env;
 };

@@ -1,7 +1,5 @@
 // kfp-local: runs a compiled KFP pipeline (IR YAML) of container components on this machine.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -40,7 +38,7 @@ int run(const fs::path& pipeline_file, const kl::RunOptions& options) {
   std::cout << kl::summary_table(result) << std::flush;
   if (result.succeeded) {
     advkfp::log::info("pipeline '", result.pipeline, "' succeeded; summary in ",
-                      (result.pipeline_root / "run-summary.json").string());
+                      result.summary_file.string());
     return kExitOk;
   }
   print_error(result.error);
@@ -63,10 +61,12 @@ int validate(const fs::path& pipeline_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Run a compiled Kubeflow Pipelines IR (schemaVersion 2.1.0) of container "
-               "components on this machine, without Docker or Kubernetes.",
-               kTool};
+  CLI::App app{
+      "Run a compiled Kubeflow Pipelines IR (schemaVersion 2.1.0) of container "
+      "components on this machine, without Docker or Kubernetes.",
+      kTool};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags such as --verbose may follow the subcommand
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log debug lines (the command line of every task).");
 
@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("pipeline", pipeline_file, "Compiled pipeline (IR YAML).")
       ->required()
       ->check(CLI::ExistingFile);
-  run_cmd->add_option("--param", options.parameters,
-                      "Pipeline parameter NAME=VALUE, parsed by its declared type (repeatable).")
+  run_cmd
+      ->add_option("--param", options.parameters,
+                   "Pipeline parameter NAME=VALUE, parsed by its declared type (repeatable).")
       ->type_name("NAME=VALUE")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

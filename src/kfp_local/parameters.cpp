@@ -17,9 +17,12 @@ struct TypeName {
   const char* name;
 };
 constexpr TypeName kTypeNames[] = {
-    {ParameterType::kNumberDouble, "NUMBER_DOUBLE"}, {ParameterType::kNumberInteger, "NUMBER_INTEGER"},
-    {ParameterType::kString, "STRING"},              {ParameterType::kBoolean, "BOOLEAN"},
-    {ParameterType::kList, "LIST"},                  {ParameterType::kStruct, "STRUCT"},
+    {ParameterType::kNumberDouble, "NUMBER_DOUBLE"},
+    {ParameterType::kNumberInteger, "NUMBER_INTEGER"},
+    {ParameterType::kString, "STRING"},
+    {ParameterType::kBoolean, "BOOLEAN"},
+    {ParameterType::kList, "LIST"},
+    {ParameterType::kStruct, "STRUCT"},
 };
 
 // Go's strings.TrimSpace for ASCII whitespace.
@@ -45,7 +48,9 @@ int64_t parse_int(const std::string& text) {
       (start == 1 && t.size() > 1 && t[1] == '-')) {
     throw Error(quoted(text) + " is not an integer");
   }
-  if (ec == std::errc::result_out_of_range) throw Error(quoted(text) + " is out of the int64 range");
+  if (ec == std::errc::result_out_of_range) {
+    throw Error(quoted(text) + " is out of the int64 range");
+  }
   return value;
 }
 
@@ -164,8 +169,8 @@ std::string format_parameter(const Json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_float()) {
     char buf[400];
-    const auto result = std::to_chars(buf, buf + sizeof(buf), value.get<double>(),
-                                      std::chars_format::fixed);
+    const auto result =
+        std::to_chars(buf, buf + sizeof(buf), value.get<double>(), std::chars_format::fixed);
     return std::string(buf, result.ptr);
   }
   return value.dump();

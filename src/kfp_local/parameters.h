@@ -18,8 +18,8 @@ const char* parameter_type_name(ParameterType type);
 ParameterType parse_parameter_type(const std::string& name);
 
 /// Parses a value written as text, the way the KFP launcher reads output parameter files:
-/// STRING is taken verbatim (not trimmed); NUMBER_INTEGER, NUMBER_DOUBLE and BOOLEAN are trimmed and
-/// parsed like Go's strconv.ParseInt (base 10, 64 bits), ParseFloat (finite values only) and
+/// STRING is taken verbatim (not trimmed); NUMBER_INTEGER, NUMBER_DOUBLE and BOOLEAN are trimmed
+/// and parsed like Go's strconv.ParseInt (base 10, 64 bits), ParseFloat (finite values only) and
 /// ParseBool (1 t T TRUE true True 0 f F FALSE false False); LIST and STRUCT must be a JSON array
 /// or object. Returns an int64 for NUMBER_INTEGER and a double for NUMBER_DOUBLE. Throws
 /// advkfp::Error describing the problem (without naming the parameter; callers add the name).

@@ -150,7 +150,8 @@ void check_structural(const Json& j, const Interface& interface) {
 
 void check_item(const Json& item, const Interface& interface) {
   if (item.is_string()) return check_placeholders(item.get<std::string>(), interface);
-  if (item.is_object() && item.size() == 1 && (item.contains("Concat") || item.contains("IfPresent"))) {
+  if (item.is_object() && item.size() == 1 &&
+      (item.contains("Concat") || item.contains("IfPresent"))) {
     return check_structural(item, interface);
   }
   throw Error("placeholder item " + item.dump() + " is neither a string nor Concat/IfPresent");
@@ -226,7 +227,10 @@ std::vector<std::string> expand_structural(const Json& j, const ExecutorContext&
   }
   const Json& spec = j["IfPresent"];
   const std::string input = spec.value("InputName", "");
-  const bool present = context.parameters.count(input) || context.input_artifacts.count(input);
+  // A null value (an optional pipeline input left unset) counts as absent, as in the driver.
+  const auto param = context.parameters.find(input);
+  const bool present = (param != context.parameters.end() && !param->second.is_null()) ||
+                       context.input_artifacts.count(input);
   const char* branch = present ? "Then" : "Else";
   std::vector<std::string> out;
   if (!spec.contains(branch)) return out;
@@ -241,13 +245,31 @@ std::vector<std::string> expand_item(const Json& item, const ExecutorContext& co
   return expand_structural(item, context);
 }
 
+// Calls on_reference(begin, end, name) for each `{{$.inputs.parameters['name']}}` in `text`.
+template <class F>
+void for_each_parameter_reference(const std::string& text, F on_reference) {
+  const std::string prefix = "{{$.inputs.parameters[";
+  size_t pos = 0;
+  while ((pos = text.find(prefix, pos)) != std::string::npos) {
+    const size_t close = text.find("}}", pos + prefix.size());
+    if (close == std::string::npos) return;
+    std::string name, suffix;
+    const std::string body = text.substr(pos + 2, close - pos - 2);
+    if (match_named(body, "$.inputs.parameters[", name, suffix) && suffix.empty()) {
+      on_reference(pos, close + 2, name);
+      pos = close + 2;
+    } else {
+      pos += prefix.size();
+    }
+  }
+}
+
 Json artifact_list(const RuntimeArtifact& a) {
   Json type = {{"schemaTitle", a.type.schema_title}};
   if (!a.type.schema_version.empty()) type["schemaVersion"] = a.type.schema_version;
-  return {{"artifacts", Json::array({{{"name", a.name},
-                                      {"uri", a.uri},
-                                      {"type", type},
-                                      {"metadata", a.metadata}}})}};
+  return {{"artifacts",
+           Json::array(
+               {{{"name", a.name}, {"uri", a.uri}, {"type", type}, {"metadata", a.metadata}}})}};
 }
 
 }  // namespace
@@ -282,6 +304,28 @@ void check_placeholders(const std::string& arg, const Interface& interface) {
 std::vector<std::string> expand_argument(const std::string& arg, const ExecutorContext& context) {
   if (const auto j = structural(arg)) return expand_structural(*j, context);
   return {substitute(arg, context)};
+}
+
+std::string substitute_input_parameters(const std::string& text,
+                                        const std::map<std::string, Json>& values) {
+  std::string out;
+  size_t done = 0;
+  for_each_parameter_reference(text, [&](size_t begin, size_t end, const std::string& name) {
+    const auto it = values.find(name);
+    if (it == values.end()) {
+      throw Error("'" + text.substr(begin, end - begin) + "' has no value to substitute");
+    }
+    out += text.substr(done, begin - done) + format_parameter(it->second);
+    done = end;
+  });
+  return out + text.substr(done);
+}
+
+std::vector<std::string> input_parameter_references(const std::string& text) {
+  std::vector<std::string> names;
+  for_each_parameter_reference(
+      text, [&](size_t, size_t, const std::string& name) { names.push_back(name); });
+  return names;
 }
 
 Json executor_input(const ExecutorContext& context) {

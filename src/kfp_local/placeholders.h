@@ -1,5 +1,4 @@
-// Container placeholders of the KFP v2 launcher: validation against a component's interface,
-// substitution for one execution, and the ExecutorInput JSON behind {{$}}.
+// Container placeholders of the KFP v2 launcher: validation, substitution, ExecutorInput JSON.
 #pragma once
 
 #include <filesystem>
@@ -44,6 +43,16 @@ void check_placeholders(const std::string& arg, const Interface& interface);
 /// placeholder refers to an input that has no value in `context` (an absent optional input used
 /// outside IfPresent) or is unknown.
 std::vector<std::string> expand_argument(const std::string& arg, const ExecutorContext& context);
+
+/// Replaces each `{{$.inputs.parameters['name']}}` in `text` with format_parameter(values[name])
+/// and keeps everything else. This is how the driver resolves a task input constant the SDK wrote
+/// for an f-string over pipeline channels (f"heads and {task.output}"), whose channels are other
+/// inputs of the same task. Throws advkfp::Error when `name` has no value.
+std::string substitute_input_parameters(const std::string& text,
+                                        const std::map<std::string, Json>& values);
+
+/// The names `text` reads through `{{$.inputs.parameters['name']}}`.
+std::vector<std::string> input_parameter_references(const std::string& text);
 
 /// The ExecutorInput JSON that {{$}} stands for:
 /// {"inputs": {"parameterValues": {...}, "artifacts": {"a": {"artifacts": [{"name", "uri",

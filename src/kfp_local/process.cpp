@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,10 +111,14 @@ ExitStatus run_process(const fs::path& exe, const std::vector<std::string>& args
     throw Error("cannot start '" + exe.string() + "': " + std::strerror(rc));
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("cannot wait for '" + exe.string() + "': " + std::strerror(errno));
+  struct rusage usage {};
+  while (::wait4(pid, &status, 0, &usage) < 0) {
+    if (errno != EINTR) {
+      throw Error("cannot wait for '" + exe.string() + "': " + std::strerror(errno));
+    }
   }
   ExitStatus result;
+  result.peak_rss_kb = usage.ru_maxrss;
   if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
   } else {

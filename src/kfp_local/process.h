@@ -13,6 +13,7 @@ namespace advkfp::kfp_local {
 struct ExitStatus {
   int exit_code = 0;  ///< the exit code when it exited normally
   int signal = 0;     ///< the signal that killed it, else 0
+  int64_t peak_rss_kb = 0;  ///< the process's maximum resident set size (getrusage)
   bool ok() const { return signal == 0 && exit_code == 0; }
   /// "exited with code 3" or "was killed by signal 9 (Killed)".
   std::string describe() const;

@@ -1,11 +1,9 @@
-// The local launcher: walks DAGs in dependency order and does for each task what the KFP v2
-// driver and launcher do in a cluster, with folders instead of object storage.
+// Local driver and launcher: DAGs in dependency order, one task at a time, folders for storage.
 #include "kfp_local/runner.h"
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <iomanip>
 #include <optional>
@@ -84,8 +82,11 @@ std::string display_value(const Json& value) {
 Json artifact_json(const RuntimeArtifact& a) {
   Json type = {{"schemaTitle", a.type.schema_title}};
   if (!a.type.schema_version.empty()) type["schemaVersion"] = a.type.schema_version;
-  return {{"name", a.name},   {"uri", a.uri},          {"path", a.path.string()},
-          {"type", type},     {"metadata", a.metadata}};
+  return {{"name", a.name},
+          {"uri", a.uri},
+          {"path", a.path.string()},
+          {"type", type},
+          {"metadata", a.metadata}};
 }
 
 Json outputs_json(const std::map<std::string, Json>& parameters,
@@ -123,19 +124,22 @@ fs::path prepare_root(const Pipeline& pipeline, const fs::path& requested) {
   root = fs::absolute(root).lexically_normal();
   std::error_code ec;
   if (fs::exists(root)) {
-    if (!fs::is_directory(root)) throw UsageError(describe("--pipeline-root", quoted(root) + " is not a folder"));
+    if (!fs::is_directory(root)) {
+      throw UsageError(describe("--pipeline-root", quoted(root) + " is not a folder"));
+    }
     const bool empty = fs::is_empty(root, ec);
     const bool earlier_run = fs::exists(root / kSummaryFile) || fs::is_directory(root / kLogsDir);
     if (!empty && !earlier_run) {
-      throw UsageError(describe("--pipeline-root", quoted(root) +
-                                                       " is not empty and holds no earlier kfp-local "
-                                                       "run; choose a new or empty folder"));
+      throw UsageError(
+          describe("--pipeline-root", quoted(root) + " is not empty and holds no earlier kfp-local "
+                                                     "run; choose a new or empty folder"));
     }
     fs::remove(root / kSummaryFile, ec);
   }
   fs::create_directories(root / kLogsDir, ec);
   if (ec) {
-    throw UsageError(describe("--pipeline-root", "cannot create " + quoted(root) + ": " + ec.message()));
+    throw UsageError(
+        describe("--pipeline-root", "cannot create " + quoted(root) + ": " + ec.message()));
   }
   return root;
 }
@@ -149,7 +153,8 @@ void apply_executor_output(const fs::path& file, const Interface& iface, Values&
     for (const auto& [name, value] : it->items()) {
       const auto def = iface.output_parameters.find(name);
       if (def == iface.output_parameters.end()) {
-        throw Error("executor output sets parameter '" + name + "', which is not a declared output");
+        throw Error("executor output sets parameter '" + name +
+                    "', which is not a declared output");
       }
       try {
         outputs.parameters[name] = coerce_parameter(value, def->second);
@@ -163,7 +168,8 @@ void apply_executor_output(const fs::path& file, const Interface& iface, Values&
     for (const auto& [name, list] : it->items()) {
       const auto artifact = outputs.artifacts.find(name);
       if (artifact == outputs.artifacts.end()) {
-        throw Error("executor output names artifact '" + name + "', which is not a declared output");
+        throw Error("executor output names artifact '" + name +
+                    "', which is not a declared output");
       }
       const Json entries = list.is_object() ? list.value("artifacts", Json::array()) : Json();
       if (!entries.is_array() || entries.size() != 1 || !entries[0].is_object()) {
@@ -171,7 +177,9 @@ void apply_executor_output(const fs::path& file, const Interface& iface, Values&
                     " must be {\"artifacts\": [{\"name\", \"uri\", \"metadata\"}]}");
       }
       const Json metadata = entries[0].value("metadata", Json::object());
-      if (!metadata.is_object()) throw Error("executor output: artifacts." + name + " metadata is not an object");
+      if (!metadata.is_object()) {
+        throw Error("executor output: artifacts." + name + " metadata is not an object");
+      }
       artifact->second.metadata.update(metadata);
     }
   }
@@ -216,7 +224,8 @@ class Runner {
   }
 
   // Records `task` (and everything inside it when it is a DAG) as not started.
-  void mark(const Task& task, const std::string& path, TaskState state, const std::string& message) {
+  void mark(const Task& task, const std::string& path, TaskState state,
+            const std::string& message) {
     const Component& c = p_.component_of(task);
     TaskRecord& r = add_record(task, path, c);
     r.state = state;
@@ -238,6 +247,7 @@ class Runner {
   TaskRecord& add_record(const Task& task, const std::string& path, const Component& c) {
     TaskRecord r;
     r.path = path;
+    r.display_name = task.display_name;
     r.component = task.component;
     if (c.dag) {
       r.kind = "dag";
@@ -279,6 +289,7 @@ class Runner {
           out.outputs = run_container(c, *container, path, inputs, record);
         } else {
           out.outputs = run_importer(c, std::get<ImporterExecutor>(exec), inputs);
+          log::info(path, ": imported ", out.outputs.artifacts.at("artifact").path.string());
         }
         out.state = TaskState::kSucceeded;
       }
@@ -293,7 +304,9 @@ class Runner {
     if (out.state == TaskState::kSucceeded) {
       r.output_parameters = out.outputs.parameters;
       r.output_artifacts = out.outputs.artifacts;
-      if (!c.dag) log::info(path, ": SUCCEEDED in ", std::fixed, std::setprecision(2), r.seconds, " s");
+      if (!c.dag) {
+        log::info(path, ": SUCCEEDED in ", std::fixed, std::setprecision(2), r.seconds, " s");
+      }
     } else if (c.dag && r.message.empty()) {
       r.message = "a task inside failed";
     }
@@ -321,38 +334,58 @@ class Runner {
     }
   }
 
-  static const Outcome& producer(const std::map<std::string, Outcome>& done, const std::string& name) {
+  static const Outcome& producer(const std::map<std::string, Outcome>& done,
+                                 const std::string& name) {
     return done.at(name);  // upstream of the task, so it ran (validated and scheduled before)
+  }
+
+  // The value a task input parameter is bound to, or nothing for an absent optional input.
+  static std::optional<Json> bound_value(const std::string& key, const ParameterSource& src,
+                                         const Values& scope,
+                                         const std::map<std::string, Outcome>& done) {
+    switch (src.kind) {
+      case ParameterSource::Kind::kConstant:
+        return src.constant;
+      case ParameterSource::Kind::kComponentInput:
+        if (const auto s = scope.parameters.find(src.name); s != scope.parameters.end()) {
+          return s->second;
+        }
+        return std::nullopt;
+      case ParameterSource::Kind::kTaskOutput: {
+        const Values& outputs = producer(done, src.producer_task).outputs;
+        const auto o = outputs.parameters.find(src.output_key);
+        if (o == outputs.parameters.end()) {
+          throw Error("input parameter '" + key + "': task '" + src.producer_task +
+                      "' produced no output parameter '" + src.output_key + "'");
+        }
+        return o->second;
+      }
+    }
+    return std::nullopt;
   }
 
   Values resolve_inputs(const Task& task, const Component& c, const Values& scope,
                         const std::map<std::string, Outcome>& done) const {
+    std::map<std::string, Json> bound;
+    for (const auto& [key, src] : task.parameters) {
+      if (auto value = bound_value(key, src, scope, done)) bound[key] = std::move(*value);
+    }
+    // f-string constants read the task's other inputs (pipeline channels), as the driver does.
+    const std::map<std::string, Json> channels = bound;
+    for (auto& [key, value] : bound) {
+      if (task.parameters.at(key).kind != ParameterSource::Kind::kConstant || !value.is_string()) {
+        continue;
+      }
+      try {
+        value = substitute_input_parameters(value.get<std::string>(), channels);
+      } catch (const Error& e) {
+        throw Error("input parameter '" + key + "': " + e.what());
+      }
+    }
     Values v;
     for (const auto& [key, def] : c.interface.input_parameters) {
       std::optional<Json> value;
-      if (const auto it = task.parameters.find(key); it != task.parameters.end()) {
-        const ParameterSource& src = it->second;
-        switch (src.kind) {
-          case ParameterSource::Kind::kConstant:
-            value = src.constant;
-            break;
-          case ParameterSource::Kind::kComponentInput:
-            if (const auto s = scope.parameters.find(src.name); s != scope.parameters.end()) {
-              value = s->second;
-            }
-            break;
-          case ParameterSource::Kind::kTaskOutput: {
-            const Values& outputs = producer(done, src.producer_task).outputs;
-            const auto o = outputs.parameters.find(src.output_key);
-            if (o == outputs.parameters.end()) {
-              throw Error("input parameter '" + key + "': task '" + src.producer_task +
-                          "' produced no output parameter '" + src.output_key + "'");
-            }
-            value = o->second;
-            break;
-          }
-        }
-      }
+      if (const auto it = bound.find(key); it != bound.end()) value = it->second;
       if (!value) value = def.default_value;
       if (!value) {
         if (def.optional) continue;
@@ -364,6 +397,7 @@ class Runner {
         throw Error("input parameter '" + key + "': " + e.what());
       }
     }
+    for (const auto& [key, value] : bound) v.parameters.emplace(key, value);  // undeclared channels
     for (const auto& [key, def] : c.interface.input_artifacts) {
       const auto it = task.artifacts.find(key);
       if (it == task.artifacts.end()) continue;  // optional (validated)
@@ -424,10 +458,11 @@ class Runner {
     const std::vector<std::string> args(words.begin() + 1, words.end());
 
     // The launcher creates the folders output paths live in, never the outputs themselves.
-    for (const fs::path& dir : {task_dir, meta_dir / "parameters"}) {
+    for (const fs::path& dir : {task_dir, meta_dir}) {
       fs::create_directories(dir, ec);
       if (ec) throw Error("cannot create " + quoted(dir) + ": " + ec.message());
     }
+    if (!ctx.output_parameter_files.empty()) fs::create_directories(meta_dir / "parameters", ec);
     io::write_json(meta_dir / "executor_input.json", executor_input(ctx), "executor input");
 
     TaskRecord& r = result_.tasks[record];
@@ -439,6 +474,7 @@ class Runner {
     log::debug(path, ": $ ", command_line);
 
     const ExitStatus status = run_process(binary, args, exec.env, r.log_file);
+    r.peak_rss_kb = status.peak_rss_kb;
     if (!status.ok()) throw Error(status.describe());
     return collect_outputs(c, ctx);
   }
@@ -473,7 +509,8 @@ class Runner {
     return out;
   }
 
-  static Values run_importer(const Component& c, const ImporterExecutor& exec, const Values& inputs) {
+  static Values run_importer(const Component& c, const ImporterExecutor& exec,
+                             const Values& inputs) {
     std::string uri;
     if (exec.constant_uri) {
       uri = *exec.constant_uri;
@@ -494,14 +531,15 @@ class Runner {
     }
     if (path.empty()) throw Error("cannot import an empty path");
     path = fs::absolute(path).lexically_normal();
-    if (!fs::exists(path)) throw Error("cannot import '" + uri + "': " + quoted(path) + " does not exist");
+    if (!fs::exists(path)) {
+      throw Error("cannot import '" + uri + "': " + quoted(path) + " does not exist");
+    }
     RuntimeArtifact a;
     a.name = "artifact";
     a.uri = path.string();
     a.path = path;
     a.type = c.interface.output_artifacts.at("artifact").type;
     a.metadata = exec.metadata;
-    log::info("importing ", path.string());
     Values out;
     out.artifacts["artifact"] = a;
     return out;
@@ -542,14 +580,17 @@ class Runner {
 };
 
 // The executor labels of every container a run of `c` can reach.
-void collect_container_labels(const Pipeline& p, const Component& c, std::set<std::string>& labels) {
+void collect_container_labels(const Pipeline& p, const Component& c,
+                              std::set<std::string>& labels) {
   if (!c.dag) {
     if (std::holds_alternative<ContainerExecutor>(p.executors.at(c.executor_label))) {
       labels.insert(c.executor_label);
     }
     return;
   }
-  for (const auto& [name, task] : c.dag->tasks) collect_container_labels(p, p.component_of(task), labels);
+  for (const auto& [name, task] : c.dag->tasks) {
+    collect_container_labels(p, p.component_of(task), labels);
+  }
 }
 
 std::map<std::string, fs::path> resolve_binaries(const Pipeline& p, const fs::path& bin_dir) {
@@ -561,6 +602,11 @@ std::map<std::string, fs::path> resolve_binaries(const Pipeline& p, const fs::pa
   std::map<std::string, fs::path> out;
   for (const auto& label : labels) {
     const auto& exec = std::get<ContainerExecutor>(p.executors.at(label));
+    if (exec.command.empty()) {
+      throw Error("executor " + label +
+                  ": the container has no command (it relies on the image's entrypoint); "
+                  "kfp-local needs command[0] to name the program to run");
+    }
     const std::string name = fs::path(exec.command.front()).filename().string();
     fs::path found = name.empty() ? fs::path() : find_executable(name, dirs);
     if (found.empty()) {
@@ -578,10 +624,14 @@ std::map<std::string, fs::path> resolve_binaries(const Pipeline& p, const fs::pa
 
 const char* task_state_name(TaskState state) {
   switch (state) {
-    case TaskState::kSucceeded: return "SUCCEEDED";
-    case TaskState::kFailed: return "FAILED";
-    case TaskState::kSkipped: return "SKIPPED";
-    case TaskState::kNotRun: return "NOT_RUN";
+    case TaskState::kSucceeded:
+      return "SUCCEEDED";
+    case TaskState::kFailed:
+      return "FAILED";
+    case TaskState::kSkipped:
+      return "SKIPPED";
+    case TaskState::kNotRun:
+      return "NOT_RUN";
   }
   return "?";
 }
@@ -600,16 +650,17 @@ std::map<std::string, Json> bind_pipeline_parameters(const Pipeline& pipeline,
     if (def == declared.end()) {
       std::string known;
       for (const auto& [n, d] : declared) known += (known.empty() ? "" : ", ") + n;
-      throw UsageError(describe("--param", "pipeline '" + pipeline.name +
-                                               "' has no parameter '" + name + "' (it has: " +
-                                               (known.empty() ? "none" : known) + ")"));
+      throw UsageError(
+          describe("--param", "pipeline '" + pipeline.name + "' has no parameter '" + name +
+                                  "' (it has: " + (known.empty() ? "none" : known) + ")"));
     }
     if (values.count(name)) throw UsageError(describe("--param", "'" + name + "' given twice"));
     try {
       values[name] = parse_parameter_text(assignment.substr(eq + 1), def->second.type);
     } catch (const Error& e) {
-      throw UsageError(describe("--param " + name, std::string(e.what()) + " (" +
-                                                      parameter_type_name(def->second.type) + ")"));
+      throw UsageError(
+          describe("--param " + name,
+                   std::string(e.what()) + " (" + parameter_type_name(def->second.type) + ")"));
     }
   }
   for (const auto& [name, def] : declared) {
@@ -651,9 +702,12 @@ RunResult run_pipeline(const Pipeline& pipeline, const RunOptions& options) {
     result.output_parameters = outputs.parameters;
     result.output_artifacts = outputs.artifacts;
   }
+  result.summary_file = result.pipeline_root / kSummaryFile;
   const Json summary = summary_json(result);
-  io::write_json(result.pipeline_root / kSummaryFile, summary, "run summary");
-  if (!options.summary_json.empty()) io::write_json(options.summary_json, summary, "--summary-json");
+  io::write_json(result.summary_file, summary, "run summary");
+  if (!options.summary_json.empty()) {
+    io::write_json(options.summary_json, summary, "--summary-json");
+  }
   return result;
 }
 
@@ -661,11 +715,13 @@ Json summary_json(const RunResult& result) {
   Json tasks = Json::array();
   for (const auto& t : result.tasks) {
     Json j = {{"path", t.path},
+              {"name", t.display_name},
               {"component", t.component},
               {"kind", t.kind},
               {"state", task_state_name(t.state)},
               {"durationSeconds", t.seconds}};
     if (!t.log_file.empty()) j["log"] = t.log_file.string();
+    if (t.peak_rss_kb > 0) j["peakRssKb"] = t.peak_rss_kb;
     if (!t.message.empty()) j["message"] = t.message;
     j["outputs"] = outputs_json(t.output_parameters, t.output_artifacts);
     tasks.push_back(std::move(j));
@@ -683,17 +739,29 @@ Json summary_json(const RunResult& result) {
 
 std::string summary_table(const RunResult& result) {
   size_t width = 4;
-  for (const auto& t : result.tasks) width = std::max(width, t.path.size());
+  const auto label = [](const TaskRecord& t) {
+    const auto slash = t.path.rfind('/');
+    const std::string key = slash == std::string::npos ? t.path : t.path.substr(slash + 1);
+    return t.display_name.empty() || t.display_name == key ? t.path
+                                                           : t.path + " (" + t.display_name + ")";
+  };
+  for (const auto& t : result.tasks) width = std::max(width, label(t).size());
   std::ostringstream os;
   const auto row = [&](const std::string& task, const std::string& state, const std::string& time,
                        const std::string& detail) {
-    os << std::left << std::setw(static_cast<int>(width + 2)) << task << std::setw(11) << state
-       << std::right << std::setw(8) << time << "  " << detail << '\n';
+    std::ostringstream line;
+    line << std::left << std::setw(static_cast<int>(width + 2)) << task << std::setw(11) << state
+         << std::right << std::setw(8) << time << "  " << detail;
+    std::string text = line.str();
+    text.erase(text.find_last_not_of(' ') + 1);
+    os << text << '\n';
   };
   row("TASK", "STATE", "TIME", "OUTPUTS");
   for (const auto& t : result.tasks) {
     std::vector<std::string> details;
-    for (const auto& [key, value] : t.output_parameters) details.push_back(key + " = " + display_value(value));
+    for (const auto& [key, value] : t.output_parameters) {
+      details.push_back(key + " = " + display_value(value));
+    }
     for (const auto& [key, a] : t.output_artifacts) details.push_back(key + ": " + a.path.string());
     if (!t.message.empty() && t.state != TaskState::kSucceeded) details.push_back(t.message);
     std::string time = "-";
@@ -702,7 +770,7 @@ std::string summary_table(const RunResult& result) {
       ts << std::fixed << std::setprecision(2) << t.seconds << 's';
       time = ts.str();
     }
-    row(t.path, task_state_name(t.state), time, details.empty() ? "" : details.front());
+    row(label(t), task_state_name(t.state), time, details.empty() ? "" : details.front());
     for (size_t i = 1; i < details.size(); ++i) row("", "", "", details[i]);
   }
   return os.str();

@@ -1,5 +1,4 @@
-// Local execution of a validated pipeline: parameter binding, DAG scheduling, conditions, the
-// launcher's job for each container or importer task, and the run summary.
+// Local execution of a validated pipeline: parameters, scheduling, tasks and the run summary.
 #pragma once
 
 #include <filesystem>
@@ -34,11 +33,13 @@ const char* task_state_name(TaskState state);
 /// What happened to one task of the run (DAG tasks included).
 struct TaskRecord {
   std::string path;       ///< task names from the root, '/'-joined: "condition-1/pgd-train"
+  std::string display_name;  ///< taskInfo.name, e.g. "evaluate-robust-pgd"
   std::string component;  ///< "comp-pgd-train"
   std::string kind;       ///< "container", "importer" or "dag"
   TaskState state = TaskState::kNotRun;
   double seconds = 0;
   std::filesystem::path log_file;  ///< containers only
+  int64_t peak_rss_kb = 0;         ///< containers only: the process's peak resident memory
   std::string message;             ///< why it failed or was skipped
   std::map<std::string, Json> output_parameters;
   std::map<std::string, RuntimeArtifact> output_artifacts;
@@ -47,11 +48,12 @@ struct TaskRecord {
 /// The outcome of run_pipeline().
 struct RunResult {
   std::string pipeline;
-  std::filesystem::path pipeline_root;  ///< absolute
+  std::filesystem::path pipeline_root;     ///< absolute
+  std::filesystem::path summary_file;      ///< <pipeline_root>/run-summary.json
   std::map<std::string, Json> parameters;  ///< the bound pipeline parameters
   bool succeeded = false;
-  std::string error;        ///< the failure, naming the task and its log, when !succeeded
-  std::string log_tail;     ///< last lines of the failed task's log, when there is one
+  std::string error;     ///< the failure, naming the task and its log, when !succeeded
+  std::string log_tail;  ///< last lines of the failed task's log, when there is one
   double seconds = 0;
   std::vector<TaskRecord> tasks;  ///< in the order they ran, DAG tasks before their contents
   std::map<std::string, Json> output_parameters;  ///< the root DAG's outputs
@@ -76,8 +78,8 @@ std::map<std::string, Json> bind_pipeline_parameters(const Pipeline& pipeline,
 /// is SKIPPED with its contents and its dependents. Each container task runs its binary with the
 /// placeholders substituted; output artifacts go to <root>/<task-path>/<key>, its log to
 /// <root>/logs/<task-path>.log. The first failure (non-zero exit, missing output, unreadable
-/// parameter, unmet condition input) stops the run: later tasks are NOT_RUN and the result names the
-/// failed task and its log. The summary is written to <root>/run-summary.json (and
+/// parameter, unmet condition input) stops the run: later tasks are NOT_RUN and the result names
+/// the failed task and its log. The summary is written to <root>/run-summary.json (and
 /// options.summary_json) whether the run succeeded or not.
 RunResult run_pipeline(const Pipeline& pipeline, const RunOptions& options);
 

@@ -1,0 +1,51 @@
+// Helpers for the kfp-local tests: temporary folders, fixtures, runs of fixture pipelines.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kfp_local/runner.h"
+
+namespace advkfp::kfp_local::test {
+
+namespace fs = std::filesystem;
+
+/// A fresh folder under the system temp folder, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+/// tests/runner/fixtures/<name>.
+fs::path fixture(const std::string& name);
+
+std::string read_text(const fs::path& path);
+void write_text(const fs::path& path, const std::string& text);
+
+/// Loads fixtures/<name> and runs it with fake-component's folder as bin dir and `root` as the
+/// pipeline root. Quiets info logging.
+RunResult run_fixture(const std::string& name, const fs::path& root,
+                      const std::vector<std::string>& parameters = {});
+
+/// The record of the task at `path`; fails the test when there is none.
+const TaskRecord& task(const RunResult& result, const std::string& path);
+
+/// Result of running the kfp-local executable.
+struct CliResult {
+  int exit_code = -1;
+  std::string output;  ///< stdout and stderr together
+};
+
+/// Runs the kfp-local executable with `args` (no shell), from the current folder.
+CliResult run_cli(const std::vector<std::string>& args);
+
+}  // namespace advkfp::kfp_local::test
