@@ -4,8 +4,10 @@
 # Usage: tests/containers/test_images.sh HOST_BIN_DIR
 #   HOST_BIN_DIR  folder with the host's prepare-data and train (e.g. build/bin): they make the
 #                 small dataset and model that the containerised evaluate reads.
-# Uses the images <registry>/<component>:<tag> of containers/images.conf when present in buildah's
-# storage; builds the missing ones with containers/build unless ADVKFP_CONTAINERS_BUILD=never.
+# Uses the images <registry>/<component>:<tag> of containers/images.conf from buildah's storage.
+# ADVKFP_CONTAINERS_BUILD: missing (default) builds the absent ones with containers/build, always
+# runs containers/build first (cached layers make that quick when nothing changed), never skips
+# the test when an image is absent.
 # Exits 77 (skipped) when buildah or runc is missing or unusable here.
 set -euo pipefail
 
@@ -40,14 +42,19 @@ tag=$(conf_get tag)
 image_of() { echo "$registry/$1:$tag"; }
 have_image() { buildah inspect --type image "$(image_of "$1")" >/dev/null 2>&1; }
 
+build_policy=${ADVKFP_CONTAINERS_BUILD:-missing}
 missing=()
 for c in "${components[@]}"; do have_image "$c" || missing+=("$c"); done
-if ((${#missing[@]})); then
-  [[ ${ADVKFP_CONTAINERS_BUILD:-missing} != never ]] ||
-    skip "images not built (${missing[*]}) and ADVKFP_CONTAINERS_BUILD=never"
-  echo "building the missing images: ${missing[*]}"
-  "$root/containers/build" "${missing[@]}"
-fi
+case $build_policy in
+  always) echo "building the images"; "$root/containers/build" ;;
+  missing) if ((${#missing[@]})); then
+             echo "building the missing images: ${missing[*]}"
+             "$root/containers/build" "${missing[@]}"
+           fi ;;
+  never) ((${#missing[@]} == 0)) ||
+           skip "images not built (${missing[*]}) and ADVKFP_CONTAINERS_BUILD=never" ;;
+  *) echo "ADVKFP_CONTAINERS_BUILD must be missing, always or never" >&2; exit 2 ;;
+esac
 
 work=$(mktemp -d)
 containers=()
@@ -67,16 +74,15 @@ expect() {
   if [[ $2 == $3 ]]; then pass "$1"; else fail "$1"; fi
 }
 
-# A working container of a component's image (runc, with rlimits it accepts), its name on stdout.
-container_of() {
-  local ctr
+# new_container COMPONENT: a working container of the component's image (runc, with rlimits it
+# accepts) in $ctr, removed at exit.
+new_container() {
   ctr=$(buildah from --quiet --pull=never --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
         "$(image_of "$1")")
   containers+=("$ctr")
-  echo "$ctr"
 }
 # run_in [OPTIONS] CONTAINER -- COMMAND...: runs a command in the container as the image's user.
-run_in() { buildah run --runtime runc --isolation oci "$@"; }
+run_in() { buildah run --runtime runc --isolation oci --network none "$@"; }
 
 # Small dataset and model made on the host, mounted read-only.
 data=$work/data out=$work/out
@@ -92,7 +98,7 @@ chmod -R a+rX "$work"
 chmod 0777 "$out"
 
 for c in "${components[@]}"; do
-  ctr=$(container_of "$c")
+  new_container "$c"
   if run_in "$ctr" -- "/usr/local/bin/$c" --help >"$work/$c.help" 2>&1; then
     pass "$c: $c --help"
   else
@@ -127,7 +133,7 @@ for c in "${components[@]}"; do
 done
 
 # evaluate on the small slice, inside its image, as the non-root user.
-ctr=$(container_of evaluate)
+new_container evaluate
 if run_in -v "$data:/data:ro" -v "$out:/out" "$ctr" -- \
      evaluate --model /data/model --dataset /data/test --metrics /out/eval.json --limit 100 \
      --threads 2 --log-every 0 >"$work/evaluate.log" 2>&1 &&
@@ -140,14 +146,14 @@ else
 fi
 
 # prepare-data reads the dataset package that only its image carries.
-ctr=$(container_of prepare-data)
+new_container prepare-data
 if run_in -v "$out:/out" "$ctr" -- prepare-data --train-dataset /out/ptrain --test-dataset /out/ptest \
      --train-limit 20 --test-limit 20 --log-every 0 >"$work/prepare.log" 2>&1; then
   pass "prepare-data: Fashion-MNIST from /usr/share/datasets/fashion-mnist"
 else
   fail "prepare-data in its image"; cat "$work/prepare.log"
 fi
-ctr=$(container_of train)
+new_container train
 if run_in "$ctr" -- test ! -e /usr/share/datasets/fashion-mnist; then
   pass "train: no dataset package"
 else

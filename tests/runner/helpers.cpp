@@ -1,12 +1,9 @@
 // Test helpers for kfp-local.
 #include "helpers.h"
 
-#include <unistd.h>
+
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <random>
-#include <sstream>
 
 #include "common/log.h"
 #include "kfp_local/ir.h"
@@ -14,31 +11,7 @@
 
 namespace advkfp::kfp_local::test {
 
-TempDir::TempDir() {
-  std::random_device rd;
-  path_ = fs::temp_directory_path() /
-          ("kfp-local-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 fs::path fixture(const std::string& name) { return fs::path(KFP_LOCAL_FIXTURES_DIR) / name; }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 RunResult run_fixture(const std::string& name, const fs::path& root,
                       const std::vector<std::string>& parameters) {

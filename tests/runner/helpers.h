@@ -6,30 +6,18 @@
 #include <vector>
 
 #include "kfp_local/runner.h"
+#include "support/files.h"
 
 namespace advkfp::kfp_local::test {
 
 namespace fs = std::filesystem;
 
-/// A fresh folder under the system temp folder, removed on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
+using advkfp::test::read_text;
+using advkfp::test::TempDir;
+using advkfp::test::write_text;
 
 /// tests/runner/fixtures/<name>.
 fs::path fixture(const std::string& name);
-
-std::string read_text(const fs::path& path);
-void write_text(const fs::path& path, const std::string& text);
 
 /// Loads fixtures/<name> and runs it with fake-component's folder as bin dir and `root` as the
 /// pipeline root. Quiets info logging.

@@ -1,8 +1,6 @@
 // Test helpers implementation.
 #include "support/helpers.h"
 
-#include <unistd.h>
-
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -10,19 +8,6 @@
 #include "training/training.h"
 
 namespace advkfp::test {
-
-TempDir::TempDir() {
-  std::random_device rd;
-  std::ostringstream name;
-  name << "advkfp-test-" << ::getpid() << '-' << std::hex << rd() << rd();
-  path_ = fs::temp_directory_path() / name.str();
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 data::Dataset fashion_slice(const std::string& split, int64_t count) {
   const fs::path dir = ADVKFP_FASHION_MNIST_DIR;
@@ -48,23 +33,6 @@ model::Classifier& small_trained_model() {
 
 void write_fashion_dataset(const fs::path& dir, const std::string& split, int64_t count) {
   data::save_dataset(dir, fashion_slice(split, count), data::ImageEncoding::kUint8, "test");
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-size_t count_entries(const fs::path& dir) {
-  if (!fs::is_directory(dir)) return 0;
-  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
 }  // namespace advkfp::test
