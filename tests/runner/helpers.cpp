@@ -1,8 +1,6 @@
 // Test helpers for kfp-local.
 #include "helpers.h"
 
-
-
 #include <catch2/catch.hpp>
 
 #include "common/log.h"
