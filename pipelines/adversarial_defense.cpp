@@ -27,7 +27,9 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   Pipeline p(kAdversarialDefenseName,
              "Train a classifier, attack it with FGSM, detect the accuracy degradation and, only "
              "when degraded, retrain it with PGD adversarial training and re-evaluate it.");
-  // Parameters (defaults: the paper's settings on Fashion-MNIST; PGD training shortened).
+  // Parameters. Defaults: the paper's clean training and eps on Fashion-MNIST; PGD training is
+  // shortened to 3 epochs and, to recover more in them, fine-tunes at lr 1e-3 on half-adversarial
+  // batches (the paper: lr 1e-4, adversarial only, 20 epochs; measured in the README).
   const auto dataset_uri = p.input("dataset_uri", "String", "",
                                    "IDX folder to use instead of the image's Fashion-MNIST.");
   const auto train_limit = p.input("train_limit", "Integer", 0, "Training images (0: all).");
@@ -42,8 +44,11 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   const auto pgd_steps = p.input("pgd_steps", "Integer", 7, "PGD steps per training batch.");
   const auto pgd_step_size = p.input("pgd_step_size", "Float", 0.0,
                                      "PGD step (0: 2.5 * epsilon / steps).");
-  const auto pgd_learning_rate = p.input("pgd_learning_rate", "Float", 1e-4,
+  const auto pgd_learning_rate = p.input("pgd_learning_rate", "Float", 1e-3,
                                          "Adam learning rate of the fine-tuning.");
+  const auto adversarial_fraction = p.input(
+      "adversarial_fraction", "Float", 0.5,
+      "Share of each PGD-training batch that is adversarial (1: Madry, adversarial only).");
   const auto pgd_validation_size = p.input(
       "pgd_validation_size", "Integer", 1000,
       "Training images held out for pgd-train's per-epoch robust check.");
@@ -111,6 +116,7 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                       .set("step_size", pgd_step_size)
                       .set("epochs", pgd_epochs)
                       .set("learning_rate", pgd_learning_rate)
+                      .set("adversarial_fraction", adversarial_fraction)
                       .set("validation_size", pgd_validation_size)
                       .set("seed", seed)
                       .set("threads", threads)

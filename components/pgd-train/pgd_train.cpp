@@ -119,14 +119,16 @@ const cli::Spec<Options>& spec() {
           .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
           .param("batch_size", &Options::batch_size, "Images per optimisation step.",
                  cli::at_least(1))
-          .param("learning_rate", &Options::learning_rate, "Adam learning rate (fine-tuning).",
+          .param("learning_rate", &Options::learning_rate, "Adam learning rate (the paper fine-tunes at 1e-4, which recovers "
+                 "much less in a few epochs).",
                  cli::in_range(0, 10, true, true))
           .param("lr_step", &Options::lr_step, "StepLR: epochs between learning-rate decays.",
                  cli::at_least(1))
           .param("lr_gamma", &Options::lr_gamma, "StepLR: decay factor.",
                  cli::in_range(0, 1, true, false))
           .param("adversarial_fraction", &Options::adversarial_fraction,
-                 "Share of each batch replaced by PGD examples (1: Madry, adversarial only).",
+                 "Share of each batch replaced by PGD examples (1: Madry, adversarial only; the "
+                 "default 0.5 keeps clean accuracy far higher at equal robustness).",
                  cli::in_range(0, 1))
           .param("validation_size", &Options::validation_size,
                  "Images held out from the end of the set for the per-epoch robust check.",

@@ -15,10 +15,10 @@ struct Options : cli::CommonOptions {
   bool random_start = true;
   int64_t epochs = 5;
   int64_t batch_size = 64;
-  double learning_rate = 1e-4;
+  double learning_rate = 1e-3;
   int64_t lr_step = 5;
   double lr_gamma = 0.5;
-  double adversarial_fraction = 1.0;
+  double adversarial_fraction = 0.5;
   int64_t validation_size = 1000;
   int64_t validation_steps = 10;
   bool keep_best = true;
