@@ -1,8 +1,11 @@
 // evaluate: model + dataset -> metrics JSON (accuracy, loss, per-class accuracy, confusion matrix).
 #include "evaluate.h"
 
+#include <sstream>
+
 #include "attacks/attacks.h"
 #include "cli/component.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "io/files.h"
@@ -13,6 +16,52 @@
 namespace advkfp::evaluate {
 namespace {
 
+std::vector<std::string> split(const std::string& csv) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(csv);
+  while (std::getline(in, item, ',')) out.push_back(item);
+  if (!csv.empty() && csv.back() == ',') out.push_back("");
+  return out;
+}
+
+// Accuracy against eps for each attack, in one pass over the settings: the robustness curve.
+io::Json robustness_curve(model::Classifier& net, const data::Dataset& ds,
+                          const metrics::Evaluation& clean, const Options& o,
+                          const std::vector<double>& epsilons,
+                          const std::vector<std::string>& methods) {
+  io::Json curve = io::Json::array();
+  for (const auto& method : methods) {
+    for (const double eps : epsilons) {
+      io::Json point = {{"attack", method}, {"epsilon", eps}};
+      if (eps == 0.0) {
+        point["accuracy"] = clean.accuracy;
+        point["attack_success_rate"] = 0.0;
+        curve.push_back(point);
+        continue;
+      }
+      attacks::AttackConfig cfg;
+      cfg.method = attacks::parse_method(method);
+      cfg.epsilon = eps;
+      cfg.steps = o.steps;
+      cfg.step_size = o.step_size;
+      cfg.restarts = o.restarts;
+      cfg.random_start = o.random_start;
+      cfg.validate();
+      auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed, 0);
+      auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
+      const auto stats = metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels,
+                                               ds.images, adv);
+      point["accuracy"] = attacked.accuracy;
+      point["attack_success_rate"] = stats.success_rate;
+      point["settings"] = attacks::to_json(cfg);
+      log::info("sweep: ", cfg.describe(), ": accuracy ", attacked.accuracy);
+      curve.push_back(point);
+    }
+  }
+  return curve;
+}
+
 // KFP's ClassificationMetrics metadata: class names and confusion rows in category order.
 io::Json confusion_metadata(const metrics::Evaluation& e, const std::vector<std::string>& names) {
   io::Json specs = io::Json::array(), rows = io::Json::array();
@@ -22,6 +71,9 @@ io::Json confusion_metadata(const metrics::Evaluation& e, const std::vector<std:
 }
 
 void run(const Options& o) {
+  const auto epsilons = parse_epsilons(o.sweep_epsilons, "sweep_epsilons");
+  const auto methods = split(o.sweep_attacks);
+  for (const auto& method : methods) attacks::parse_method(method);
   auto net = model::load_model(o.model, "model");
   auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
@@ -66,6 +118,10 @@ void run(const Options& o) {
     log::info("accuracy ", clean.accuracy, " clean, ", attacked.accuracy, " under ",
               cfg.describe());
   }
+  if (!epsilons.empty()) {
+    if (!ds.has_labels()) throw Error(describe("dataset", "the eps sweep needs labels"));
+    m["robustness_curve"] = robustness_curve(net, ds, clean, o, epsilons, methods);
+  }
   io::write_json(o.metrics, m, "metrics");
   if (reported.labelled) {
     cli::publish_metadata("metrics", {{"accuracy", reported.accuracy},
@@ -83,6 +139,25 @@ void run(const Options& o) {
 }
 
 }  // namespace
+
+std::vector<double> parse_epsilons(const std::string& csv, const std::string& what) {
+  std::vector<double> out;
+  if (csv.empty()) return out;
+  for (const auto& item : split(csv)) {
+    size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || !(v >= 0.0 && v <= 1.0)) {
+      throw UsageError(describe(what, "'" + item + "' is not a budget in [0, 1]"));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
 
 const cli::Spec<Options>& spec() {
   static const auto s =
@@ -109,6 +184,12 @@ const cli::Spec<Options>& spec() {
           .param("restarts", &Options::restarts, "PGD restarts (the strongest per image is kept).",
                  cli::at_least(1))
           .param("random_start", &Options::random_start, "PGD starts at a random point of the ball.")
+          .param("sweep_epsilons", &Options::sweep_epsilons,
+                 "Also measure accuracy against eps: comma-separated budgets, e.g. "
+                 "0,0.05,0.1,0.15,0.2,0.25,0.3 (empty: no sweep). Written as robustness_curve.")
+          .param("sweep_attacks", &Options::sweep_attacks,
+                 "Attacks of the sweep, comma-separated: fgsm, pgd (PGD uses --steps, "
+                 "--step-size, --restarts, --random-start).")
           .param("batch_size", &Options::batch_size, "Images per forward pass.", cli::at_least(1))
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))

@@ -16,10 +16,16 @@ struct Options : cli::CommonOptions {
   double step_size = 0.0;
   int64_t restarts = 1;
   bool random_start = true;
+  std::string sweep_epsilons;
+  std::string sweep_attacks = "fgsm,pgd";
   int64_t batch_size = 256;
   int64_t limit = 0;
 };
 
 const cli::Spec<Options>& spec();
+
+/// Parses a comma-separated list of budgets in [0, 1] ("0,0.05,0.1"). Throws advkfp::UsageError
+/// naming `what` for an empty item, a non-number or a value outside [0, 1].
+std::vector<double> parse_epsilons(const std::string& csv, const std::string& what);
 
 }  // namespace advkfp::evaluate

@@ -156,3 +156,35 @@ TEST_CASE("component specs follow the tool's flags", "[unit][cli][kfp]") {
   CHECK(call(pgd_train::spec(), {"--print-component-spec", "--image", "x/y:1"}) == cli::kExitOk);
   CHECK(call(pgd_train::spec(), {"--print-component-spec"}) == cli::kExitUsage);
 }
+
+TEST_CASE("evaluate sweeps eps and attacks into a robustness curve", "[unit][cli]") {
+  TempDir dir;
+  test::write_fashion_dataset(dir / "data", "t10k", 128);
+  auto& net = test::small_trained_model();
+  model::save_model(dir / "model", net, "model");
+  evaluate::Options o;
+  o.model = dir / "model";
+  o.dataset = dir / "data";
+  o.metrics = dir / "m.json";
+  o.sweep_epsilons = "0,0.05,0.15";
+  o.steps = 5;
+  evaluate::spec().invoke(o);
+  const auto m = io::read_json(o.metrics, "m");
+  const auto& curve = m["robustness_curve"];
+  REQUIRE(curve.size() == 6);  // fgsm and pgd at three budgets
+  CHECK(curve[0]["attack"] == "fgsm");
+  CHECK(curve[0]["accuracy"] == m["accuracy"]);  // eps 0 is the clean accuracy
+  CHECK(curve[3]["attack"] == "pgd");
+  for (size_t i = 1; i < 3; ++i) {
+    CHECK(curve[i]["accuracy"].get<double>() < m["accuracy"].get<double>());
+    // PGD is at least as strong as FGSM at the same budget.
+    CHECK(curve[i + 3]["accuracy"].get<double>() <= curve[i]["accuracy"].get<double>());
+  }
+  CHECK(curve[2]["accuracy"].get<double>() <= curve[1]["accuracy"].get<double>());
+  CHECK_THROWS_WITH(evaluate::parse_epsilons("0.1,,0.2", "sweep_epsilons"),
+                    Catch::StartsWith("sweep_epsilons:"));
+  CHECK_THROWS_AS(evaluate::parse_epsilons("0.1,1.5", "sweep_epsilons"), UsageError);
+  CHECK(evaluate::parse_epsilons("0,0.3", "x") == std::vector<double>{0.0, 0.3});
+  o.sweep_attacks = "fgsm,cw";
+  CHECK_THROWS_AS(evaluate::spec().invoke(o), UsageError);
+}
