@@ -8,7 +8,6 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "data/dataset.h"
-#include "io/files.h"
 #include "io/json.h"
 #include "metrics/metrics.h"
 #include "model/classifier.h"
@@ -77,10 +76,9 @@ void run(const Options& o) {
   auto net = model::load_model(o.model, "model");
   auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
-  const auto sha = io::sha256_file(o.model / model::kModelFile, "model");
 
   io::Json m = {{"tool", "evaluate"},
-                {"model", model::describe_model(net.info(), sha)},
+                {"model", model::describe_model(net.info())},
                 {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}}};
   m["model"].erase("training");
   auto clean = metrics::evaluate(net, ds.images, ds.labels, o.batch_size);

@@ -21,7 +21,7 @@ void run(const Options& o) {
   auto net = model::load_model(o.model, "model");
   auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
-  const auto sha = io::sha256_file(o.model / model::kModelFile, "model");
+  const auto& sha = net.info().sha256;
 
   // Without labels (or when asked) craft against the model's own predictions: no label leaking.
   const bool labelled = ds.has_labels() && !o.use_predictions;

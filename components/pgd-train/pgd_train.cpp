@@ -47,7 +47,7 @@ void run(const Options& o) {
   const int64_t n_train = all.size() - o.validation_size;
   auto train = all.slice(0, n_train);
   auto validation = all.slice(n_train, o.validation_size);
-  const auto parent_sha = io::sha256_file(o.model / model::kModelFile, "model");
+  const std::string parent_sha = net.info().sha256;
   log::info("PGD adversarial training from model ", parent_sha.substr(0, 12), ": ",
             cfg.attack.describe(), ", ", n_train, " training / ", validation.size(),
             " held-out images, ", cfg.train.epochs, " epochs");

@@ -4,7 +4,6 @@
 #include "cli/component.h"
 #include "common/log.h"
 #include "data/dataset.h"
-#include "io/files.h"
 #include "io/json.h"
 #include "model/classifier.h"
 #include "training/training.h"
@@ -41,9 +40,8 @@ void run(const Options& o) {
                          {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}},
                          {"history", hist}};
   model::save_model(o.model, net, "model");
-  const auto sha = io::sha256_file(o.model / model::kModelFile, "model");
   io::Json m = {{"tool", "train"},
-                {"model", model::describe_model(net.info(), sha)},
+                {"model", model::describe_model(net.info())},
                 {"count", ds.size()},
                 {"train_loss", history.empty() ? 0.0 : history.back().train_loss},
                 {"train_accuracy", history.empty() ? 0.0 : history.back().train_accuracy},

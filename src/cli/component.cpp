@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "common/text.h"
 #include "io/files.h"
 #include "io/json.h"
 
@@ -13,17 +14,12 @@ nlohmann::json& sink() {
   return metadata;
 }
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 // Parses a parameter file the way the KFP launcher does (strconv after trimming; STRING verbatim).
 nlohmann::json typed_value(const std::string& text, const std::string& type,
                            const std::string& what) {
   if (type == types::kString) return text;
-  const std::string t = trim(text);
+  const std::string t = trim_space(text);
   try {
     if (type == types::kBoolean) {
       if (t == "true" || t == "True" || t == "1") return true;

@@ -4,18 +4,10 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "io/files.h"
 
 namespace advkfp::kfp {
-namespace {
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-}  // namespace
-
 std::string ImageConfig::image_for(const std::string& component) const {
   const auto it = digests.find(component);
   if (it != digests.end()) return registry + "/" + component + "@" + it->second;
@@ -31,12 +23,13 @@ ImageConfig load_image_config(const std::filesystem::path& path) {
     ++line_no;
     const auto hash = line.find('#');
     if (hash != std::string::npos) line = line.substr(0, hash);
-    line = trim(line);
+    line = trim_space(line);
     if (line.empty()) continue;
     const auto eq = line.find('=');
     const std::string where = path.string() + ":" + std::to_string(line_no);
     if (eq == std::string::npos) throw Error(describe(what, where + ": expected key = value"));
-    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    const std::string key = trim_space(line.substr(0, eq));
+    const std::string value = trim_space(line.substr(eq + 1));
     if (value.empty()) throw Error(describe(what, where + ": empty value for '" + key + "'"));
     if (key == "registry") {
       cfg.registry = value;

@@ -3,6 +3,7 @@
 #include "kfp/pipeline.h"
 
 #include <algorithm>
+#include <cstring>
 #include <regex>
 #include <set>
 
@@ -15,6 +16,8 @@ namespace advkfp::kfp {
 namespace {
 
 using Json = nlohmann::json;  // sorted keys, like the KFP SDK's YAML dump
+
+constexpr const char* kChannelPrefix = "pipelinechannel--";
 
 Json artifact_type(const std::string& type) {
   return {{"schemaTitle", schema_title(type)}, {"schemaVersion", kSchemaVersion}};
@@ -141,8 +144,8 @@ OrderedJson Pipeline::compile() const {
     return v.kind == Value::Kind::kTaskOutput ? tasks_[static_cast<size_t>(v.task)].scope : 0;
   };
   const auto channel = [&](const Value& v) {
-    if (v.kind == Value::Kind::kPipelineParam) return "pipelinechannel--" + v.name;
-    return "pipelinechannel--" + tasks_[static_cast<size_t>(v.task)].key + "-" + v.name;
+    if (v.kind == Value::Kind::kPipelineParam) return kChannelPrefix + v.name;
+    return kChannelPrefix + tasks_[static_cast<size_t>(v.task)].key + "-" + v.name;
   };
   // needed[s]: values from outside scope s that s (or a scope inside it) uses, by channel name.
   std::vector<std::map<std::string, Value>> needed(scopes_.size());
@@ -150,7 +153,8 @@ OrderedJson Pipeline::compile() const {
     std::vector<int> chain;
     for (int s = scope; s != origin(v); s = scopes_[static_cast<size_t>(s)].parent) {
       if (s <= 0) {
-        throw Error("pipeline: " + user + " uses " + channel(v).substr(17) +
+        const std::string used = channel(v).substr(std::strlen(kChannelPrefix));
+        throw Error("pipeline: " + user + " uses " + used +
                     ", which is produced inside a branch it is not in");
       }
       chain.push_back(s);

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace advkfp::kfp_local {
 namespace {
@@ -25,19 +26,11 @@ constexpr TypeName kTypeNames[] = {
     {ParameterType::kStruct, "STRUCT"},
 };
 
-// Go's strings.TrimSpace for ASCII whitespace.
-std::string trim(const std::string& text) {
-  const char* kSpace = " \t\n\v\f\r";
-  const auto begin = text.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return {};
-  const auto end = text.find_last_not_of(kSpace);
-  return text.substr(begin, end - begin + 1);
-}
 
 std::string quoted(const std::string& text) { return Json(text).dump(); }
 
 int64_t parse_int(const std::string& text) {
-  const std::string t = trim(text);
+  const std::string t = trim_space(text);
   // from_chars rejects a leading '+', which ParseInt accepts.
   const size_t start = (!t.empty() && t[0] == '+') ? 1 : 0;
   int64_t value = 0;
@@ -55,7 +48,7 @@ int64_t parse_int(const std::string& text) {
 }
 
 double parse_double(const std::string& text) {
-  const std::string t = trim(text);
+  const std::string t = trim_space(text);
   if (t.empty()) throw Error(quoted(text) + " is not a number");
   char* end = nullptr;
   const double value = std::strtod(t.c_str(), &end);
@@ -66,7 +59,7 @@ double parse_double(const std::string& text) {
 }
 
 bool parse_bool(const std::string& text) {
-  const std::string t = trim(text);
+  const std::string t = trim_space(text);
   for (const char* s : {"1", "t", "T", "TRUE", "true", "True"}) {
     if (t == s) return true;
   }

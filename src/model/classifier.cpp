@@ -94,10 +94,10 @@ Classifier make_paper_cnn(std::vector<std::string> class_names, int64_t seed) {
   return Classifier(std::move(m), std::move(info));
 }
 
-nlohmann::json describe_model(const ModelInfo& info, const std::string& sha256) {
+nlohmann::json describe_model(const ModelInfo& info) {
   return {{"format", kModelFormat},
           {"file", kModelFile},
-          {"sha256", sha256},
+          {"sha256", info.sha256},
           {"architecture", info.architecture},
           {"input_shape", info.input_shape},
           {"num_classes", info.num_classes()},
@@ -115,8 +115,8 @@ void save_model(const fs::path& dir, Classifier& net, const std::string& what) {
       throw Error(describe(what, std::string("cannot save TorchScript: ") +
                                      e.what_without_backtrace()));
     }
-    const std::string sha = io::sha256_file(tmp / kModelFile, what);
-    io::write_json(tmp / kSidecarFile, describe_model(net.info(), sha), what);
+    net.info().sha256 = io::sha256_file(tmp / kModelFile, what);
+    io::write_json(tmp / kSidecarFile, describe_model(net.info()), what);
   });
 }
 
@@ -149,6 +149,7 @@ Classifier load_model(const fs::path& path, const std::string& what) {
   info.seed = s.value("seed", int64_t{0});
   info.training = s.value("training", io::Json::object());
   info.parent = s.value("parent", io::Json(nullptr));
+  info.sha256 = got_sha;
   if (info.input_shape.size() != 3 || info.class_names.empty()) {
     throw Error(describe(sidecar_what(what), "input_shape must be [C,H,W] and class_names non-empty"));
   }

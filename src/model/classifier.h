@@ -20,6 +20,7 @@ struct ModelInfo {
   int64_t seed = 0;
   nlohmann::json training = nlohmann::json::object();  ///< settings and history of how it was made
   nlohmann::json parent = nullptr;                     ///< the model it was fine-tuned from, if any
+  std::string sha256;  ///< of model.pt as last saved or loaded; empty for an unsaved model
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
 };
 
@@ -74,15 +75,15 @@ inline constexpr const char* kSidecarFile = "model.json";
 inline constexpr const char* kModelFormat = "advkfp.model/v1";
 
 /// Saves a model folder atomically: model.pt (TorchScript) and model.json (ModelInfo + sha256 of
-/// model.pt). Throws advkfp::Error naming `what`.
+/// model.pt), and records that sha256 in net.info(). Throws advkfp::Error naming `what`.
 void save_model(const std::filesystem::path& dir, Classifier& net, const std::string& what);
 
 /// Loads a model folder (or the model.pt inside one). Checks the sidecar's sha256 against model.pt,
 /// that model.pt is TorchScript, and that forward() accepts the recorded input shape and returns
-/// one logit per class. Throws advkfp::Error naming `what`.
+/// one logit per class. The checked sha256 is kept in info(). Throws advkfp::Error naming `what`.
 Classifier load_model(const std::filesystem::path& path, const std::string& what);
 
 /// The sidecar fields as JSON (also embedded in metrics to identify the model).
-nlohmann::json describe_model(const ModelInfo& info, const std::string& sha256);
+nlohmann::json describe_model(const ModelInfo& info);
 
 }  // namespace advkfp::model

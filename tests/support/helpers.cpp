@@ -31,6 +31,15 @@ model::Classifier& small_trained_model() {
   return net;
 }
 
+bool same_parameters(const model::Classifier& a, const model::Classifier& b) {
+  auto pa = a.parameters(), pb = b.parameters();
+  if (pa.size() != pb.size()) return false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    if (!torch::equal(pa[i], pb[i])) return false;
+  }
+  return true;
+}
+
 void write_fashion_dataset(const fs::path& dir, const std::string& split, int64_t count) {
   data::save_dataset(dir, fashion_slice(split, count), data::ImageEncoding::kUint8, "test");
 }

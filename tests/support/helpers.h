@@ -21,6 +21,9 @@ data::Dataset fashion_slice(const std::string& split, int64_t count);
 /// agnostic); cached per process so tests share it.
 model::Classifier& small_trained_model();
 
+/// True when both models have the same parameter tensors, value for value.
+bool same_parameters(const model::Classifier& a, const model::Classifier& b);
+
 /// Writes a dataset folder with the first `count` images of a split (uint8 encoding).
 void write_fashion_dataset(const fs::path& dir, const std::string& split, int64_t count);
 

@@ -13,16 +13,7 @@
 using namespace advkfp;
 using advkfp::test::TempDir;
 
-namespace {
-bool same_parameters(const model::Classifier& a, const model::Classifier& b) {
-  auto pa = a.parameters(), pb = b.parameters();
-  if (pa.size() != pb.size()) return false;
-  for (size_t i = 0; i < pa.size(); ++i) {
-    if (!torch::equal(pa[i], pb[i])) return false;
-  }
-  return true;
-}
-}  // namespace
+using advkfp::test::same_parameters;
 
 TEST_CASE("the paper CNN has 421,642 parameters and maps [N,1,28,28] to [N,10]", "[unit][model]") {
   auto net = model::make_paper_cnn(data::fashion_mnist_class_names(), 0);

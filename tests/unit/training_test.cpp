@@ -7,15 +7,9 @@
 #include "training/training.h"
 
 using namespace advkfp;
+using advkfp::test::same_parameters;
 
 namespace {
-bool same_parameters(const model::Classifier& a, const model::Classifier& b) {
-  auto pa = a.parameters(), pb = b.parameters();
-  for (size_t i = 0; i < pa.size(); ++i) {
-    if (!torch::equal(pa[i], pb[i])) return false;
-  }
-  return true;
-}
 struct OneThread {
   int before = torch::get_num_threads();
   OneThread() { torch::set_num_threads(1); }
