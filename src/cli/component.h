@@ -48,12 +48,16 @@ kfp::ComponentSpec to_component(const Spec<O>& spec, const std::string& image) {
   const O defaults{};
   for (const auto& f : spec.fields()) {
     if (!f.in_component) continue;
-    c.args.push_back({Arg::Kind::kLiteral, "--" + flag_name(f.name)});
+    const Arg flag{Arg::Kind::kLiteral, "--" + flag_name(f.name), {}};
+    if (f.role == Role::kInputArtifact && f.optional) {
+      // An optional input artifact is passed only when bound: {if: {cond: {isPresent: ...}}}.
+      c.inputs.push_back({f.name, f.type, f.description, std::nullopt, true});
+      c.args.push_back({Arg::Kind::kIfPresent, f.name, {flag, {Arg::Kind::kInputPath, f.name, {}}}});
+      continue;
+    }
+    c.args.push_back(flag);
     switch (f.role) {
       case Role::kInputArtifact: {
-        if (f.optional) {
-          throw Error("kfp: optional input artifact '" + f.name + "' is not supported");
-        }
         c.inputs.push_back({f.name, f.type, f.description, std::nullopt, false});
         c.args.push_back({Arg::Kind::kInputPath, f.name});
         break;

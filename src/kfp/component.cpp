@@ -20,6 +20,28 @@ const OutputSpec* ComponentSpec::find_output(const std::string& n) const {
   return nullptr;
 }
 
+namespace {
+
+OrderedJson v1_args(const std::vector<Arg>& list) {
+  OrderedJson args = OrderedJson::array();
+  for (const auto& a : list) {
+    switch (a.kind) {
+      case Arg::Kind::kLiteral: args.push_back(a.value); break;
+      case Arg::Kind::kInputValue: args.push_back({{"inputValue", a.value}}); break;
+      case Arg::Kind::kInputPath: args.push_back({{"inputPath", a.value}}); break;
+      case Arg::Kind::kOutputPath: args.push_back({{"outputPath", a.value}}); break;
+      case Arg::Kind::kExecutorInput: args.push_back({{"executorInput", nullptr}}); break;
+      case Arg::Kind::kIfPresent:
+        args.push_back(
+            {{"if", {{"cond", {{"isPresent", a.value}}}, {"then", v1_args(a.then)}}}});
+        break;
+    }
+  }
+  return args;
+}
+
+}  // namespace
+
 std::string default_string(const OrderedJson& value) {
   if (value.is_string()) return value.get<std::string>();
   return value.dump();
@@ -45,18 +67,8 @@ OrderedJson to_v1(const ComponentSpec& spec) {
     outputs.push_back({{"name", out.name}, {"type", out.type}, {"description", out.description}});
   }
   doc["outputs"] = outputs;
-  OrderedJson args = OrderedJson::array();
-  for (const auto& a : spec.args) {
-    switch (a.kind) {
-      case Arg::Kind::kLiteral: args.push_back(a.value); break;
-      case Arg::Kind::kInputValue: args.push_back({{"inputValue", a.value}}); break;
-      case Arg::Kind::kInputPath: args.push_back({{"inputPath", a.value}}); break;
-      case Arg::Kind::kOutputPath: args.push_back({{"outputPath", a.value}}); break;
-      case Arg::Kind::kExecutorInput: args.push_back({{"executorInput", nullptr}}); break;
-    }
-  }
   doc["implementation"]["container"] = {
-      {"image", spec.image}, {"command", spec.command}, {"args", args}};
+      {"image", spec.image}, {"command", spec.command}, {"args", v1_args(spec.args)}};
   return doc;
 }
 

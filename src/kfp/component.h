@@ -24,9 +24,12 @@ struct OutputSpec {
 
 /// One element of the container's args.
 struct Arg {
-  enum class Kind { kLiteral, kInputValue, kInputPath, kOutputPath, kExecutorInput };
+  /// kIfPresent: `then` is used only when the optional input `value` is given (KFP's
+  /// `{if: {cond: {isPresent: X}}}`, the IR's IfPresent placeholder).
+  enum class Kind { kLiteral, kInputValue, kInputPath, kOutputPath, kExecutorInput, kIfPresent };
   Kind kind = Kind::kLiteral;
   std::string value;  ///< literal text, or the input/output name
+  std::vector<Arg> then;
 };
 
 struct ComponentSpec {

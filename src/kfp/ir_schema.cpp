@@ -71,6 +71,28 @@ struct IrChecker {
     static const std::regex kKnown(
         R"(^\$(\.(inputs|outputs)\.(parameters|artifacts)\['([^']+)'\](\.(path|uri|output_file))?)?$)");
     const std::string s = arg.get<std::string>();
+    if (s.rfind("{\"IfPresent\"", 0) == 0) {
+      const Json j = Json::parse(s, nullptr, false);
+      const Json* then = nullptr;
+      if (j.is_object() && j.size() == 1 && j["IfPresent"].is_object()) {
+        const Json& spec = j["IfPresent"];
+        if (spec.contains("Then") && spec["Then"].is_array()) then = &spec["Then"];
+        const std::string name = spec.value("InputName", "");
+        const Json& defs = get(comp, "inputDefinitions");
+        const bool declared = get(defs, "artifacts").contains(name) ||
+                              get(defs, "parameters").contains(name);
+        if (!declared) problem(exec + ": IfPresent names no declared input: " + s);
+      }
+      if (!then) {
+        problem(exec + ": malformed IfPresent placeholder " + s);
+        return;
+      }
+      for (const auto& item : *then) {
+        if (item.is_string()) check_placeholders(exec, item, comp);
+        else problem(exec + ": IfPresent item " + item.dump() + " is not a string");
+      }
+      return;
+    }
     for (auto it = std::sregex_iterator(s.begin(), s.end(), kPlaceholder);
          it != std::sregex_iterator(); ++it) {
       const std::string body = (*it)[1];
@@ -128,6 +150,27 @@ struct IrChecker {
         }
       }
       if (target.contains("dag")) check_dag(at, target);
+    }
+    // DAG outputs select outputs of tasks in this DAG and are declared by the component.
+    for (const auto& [key, spec] : get(get(get(comp, "dag"), "outputs"), "artifacts").items()) {
+      const std::string at = where + ".dag.outputs." + key;
+      if (!get(get(comp, "outputDefinitions"), "artifacts").contains(key)) {
+        problem(at + ": not declared in outputDefinitions");
+      }
+      for (const auto& sel : get(spec, "artifactSelectors")) {
+        const std::string producer = sel.value("producerSubtask", "");
+        if (!tasks.contains(producer)) {
+          problem(at + ": producerSubtask '" + producer + "' is not in the DAG");
+          continue;
+        }
+        const std::string ref = get(get(tasks[producer], "componentRef"), "name").get<std::string>();
+        const Json& outs = get(get(get(get(ir, "components"), ref.c_str()), "outputDefinitions"),
+                               "artifacts");
+        if (!outs.contains(sel.value("outputArtifactKey", ""))) {
+          problem(at + ": " + producer + " has no output artifact '" +
+                  sel.value("outputArtifactKey", "") + "'");
+        }
+      }
     }
   }
 
@@ -223,7 +266,30 @@ std::vector<std::string> check_component_v1(const Json& component) {
     }
     outputs[out.name()] = is_artifact_type(out.type());
   }
+  std::map<std::string, bool> optional;  // input name -> optional
+  for (const auto& in : spec.inputs()) optional[in.name()] = in.optional();
+  // {if: {cond: {isPresent: X}, then: [...]}} contributes its `then` items, checked like the rest.
+  Json args = Json::array();
   for (const auto& arg : component["implementation"]["container"]["args"]) {
+    if (!arg.is_object() || !arg.contains("if")) {
+      args.push_back(arg);
+      continue;
+    }
+    const Json& cond = arg["if"].is_object() ? arg["if"].value("cond", Json()) : Json();
+    const Json name = cond.is_object() ? cond.value("isPresent", Json()) : Json();
+    const Json then = arg["if"].is_object() ? arg["if"].value("then", Json()) : Json();
+    if (arg.size() != 1 || !name.is_string() || !then.is_array()) {
+      problems.push_back(at + ": malformed if placeholder " + arg.dump());
+      continue;
+    }
+    if (!optional.count(name.get<std::string>())) {
+      problems.push_back(at + ": isPresent names unknown input '" + name.get<std::string>() + "'");
+    } else if (!optional[name.get<std::string>()]) {
+      problems.push_back(at + ": isPresent on required input '" + name.get<std::string>() + "'");
+    }
+    for (const auto& item : then) args.push_back(item);
+  }
+  for (const auto& arg : args) {
     if (arg.is_string()) continue;
     if (!arg.is_object() || arg.size() != 1) {
       problems.push_back(at + ": arg " + arg.dump() + " is not a string or a one-key placeholder");

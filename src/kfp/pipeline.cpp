@@ -28,6 +28,40 @@ std::string cel_literal(const OrderedJson& v) {
   return v.dump();
 }
 
+// Component args as IR placeholders; an IfPresent arg becomes the JSON string the v2 launcher
+// expands ({"IfPresent": {"InputName": ..., "Then": [...]}}), as KFP's compiler writes it.
+Json ir_args(const ComponentSpec& c, const std::vector<Arg>& list, const std::string& task) {
+  Json args = Json::array();
+  for (const auto& a : list) {
+    switch (a.kind) {
+      case Arg::Kind::kLiteral: args.push_back(a.value); break;
+      case Arg::Kind::kInputValue:
+        args.push_back("{{$.inputs.parameters['" + a.value + "']}}");
+        break;
+      case Arg::Kind::kInputPath:
+        args.push_back("{{$.inputs.artifacts['" + a.value + "'].path}}");
+        break;
+      case Arg::Kind::kOutputPath: {
+        const OutputSpec* out = c.find_output(a.value);
+        if (!out) throw Error("pipeline: " + task + " args name unknown output " + a.value);
+        args.push_back(is_artifact_type(out->type)
+                           ? "{{$.outputs.artifacts['" + a.value + "'].path}}"
+                           : "{{$.outputs.parameters['" + a.value + "'].output_file}}");
+        break;
+      }
+      case Arg::Kind::kExecutorInput: args.push_back("{{$}}"); break;
+      case Arg::Kind::kIfPresent: {
+        OrderedJson spec;
+        spec["IfPresent"]["InputName"] = a.value;
+        spec["IfPresent"]["Then"] = OrderedJson::parse(ir_args(c, a.then, task).dump());
+        args.push_back(spec.dump());
+        break;
+      }
+    }
+  }
+  return args;
+}
+
 }  // namespace
 
 bool Value::artifact() const { return is_artifact_type(type); }
@@ -126,6 +160,7 @@ void Pipeline::begin_branch(const Condition& c) {
     throw Error("pipeline: a branch condition must test a parameter output or pipeline input");
   }
   Scope s;
+  s.kind = Scope::Kind::kCondition;
   s.parent = open_.back();
   s.condition = c;
   s.name = "condition-" + std::to_string(scopes_.size());
@@ -134,16 +169,108 @@ void Pipeline::begin_branch(const Condition& c) {
 }
 
 void Pipeline::end_branch() {
-  if (open_.size() <= 1) throw Error("pipeline: end_branch() without begin_branch()");
+  if (open_.size() <= 1 || scopes_[static_cast<size_t>(open_.back())].kind != Scope::Kind::kCondition ||
+      scopes_[static_cast<size_t>(scopes_[static_cast<size_t>(open_.back())].parent)].kind ==
+          Scope::Kind::kBranches) {
+    throw Error("pipeline: end_branch() without begin_branch()");
+  }
   open_.pop_back();
+}
+
+void Pipeline::begin_if(const Condition& c) {
+  Scope group;
+  group.kind = Scope::Kind::kBranches;
+  group.parent = open_.back();
+  group.name = "condition-branches-" + std::to_string(scopes_.size());
+  scopes_.push_back(group);
+  open_.push_back(static_cast<int>(scopes_.size()) - 1);
+  begin_branch(c);
+}
+
+void Pipeline::begin_else() {
+  const auto top = static_cast<size_t>(open_.back());
+  if (open_.size() < 3 || scopes_[top].kind != Scope::Kind::kCondition ||
+      scopes_[static_cast<size_t>(scopes_[top].parent)].kind != Scope::Kind::kBranches) {
+    throw Error("pipeline: begin_else() without begin_if()");
+  }
+  Scope& group = scopes_[static_cast<size_t>(scopes_[top].parent)];
+  if (group.has_else) throw Error("pipeline: " + group.name + " already has an else arm");
+  group.has_else = true;
+  const Condition c = scopes_[top].condition;
+  open_.pop_back();
+  begin_branch(c);
+  scopes_.back().negated = true;
+}
+
+void Pipeline::end_if() {
+  const auto top = static_cast<size_t>(open_.back());
+  if (open_.size() < 3 || scopes_[top].kind != Scope::Kind::kCondition ||
+      scopes_[static_cast<size_t>(scopes_[top].parent)].kind != Scope::Kind::kBranches) {
+    throw Error("pipeline: end_if() without begin_if()");
+  }
+  if (!scopes_[static_cast<size_t>(scopes_[top].parent)].has_else) {
+    throw Error("pipeline: end_if() before begin_else() (use begin_branch() for a lone if)");
+  }
+  open_.pop_back();
+  open_.pop_back();
+}
+
+Value Pipeline::one_of(const std::vector<Value>& per_arm) {
+  if (per_arm.empty()) throw Error("pipeline: one_of() needs one output per arm");
+  OneOf o;
+  std::set<int> arms;
+  for (const auto& v : per_arm) {
+    if (v.kind != Value::Kind::kTaskOutput || !v.artifact()) {
+      throw Error("pipeline: one_of() takes output artifacts of tasks inside an if/else group");
+    }
+    if (v.type != per_arm.front().type) {
+      throw Error("pipeline: one_of() mixes " + per_arm.front().type + " and " + v.type);
+    }
+    const int arm = tasks_[static_cast<size_t>(v.task)].scope;
+    const Scope& sc = scopes_[static_cast<size_t>(arm)];
+    const int group = sc.kind == Scope::Kind::kCondition ? sc.parent : -1;
+    if (group < 0 || scopes_[static_cast<size_t>(group)].kind != Scope::Kind::kBranches ||
+        (o.group >= 0 && group != o.group) || !arms.insert(arm).second) {
+      throw Error("pipeline: one_of() needs one output from each arm of one if/else group (" +
+                  tasks_[static_cast<size_t>(v.task)].key + "." + v.name + ")");
+    }
+    o.group = group;
+  }
+  if (std::any_of(open_.begin(), open_.end(), [&](int s) { return s == o.group; })) {
+    throw Error("pipeline: one_of() before end_if()");
+  }
+  if (arms.size() != 2) throw Error("pipeline: one_of() needs an output of both arms");
+  o.per_arm = per_arm;
+  o.key = kChannelPrefix + scopes_[static_cast<size_t>(o.group)].name + "-oneof-" +
+          std::to_string(std::count_if(one_ofs_.begin(), one_ofs_.end(),
+                                       [&](const OneOf& x) { return x.group == o.group; }) +
+                         1);
+  one_ofs_.push_back(o);
+  Value v;
+  v.kind = Value::Kind::kOneOf;
+  v.task = static_cast<int>(one_ofs_.size()) - 1;
+  v.name = o.key;
+  v.type = per_arm.front().type;
+  return v;
 }
 
 OrderedJson Pipeline::compile() const {
   if (open_.size() != 1) throw Error("pipeline: a branch was not closed");
   const auto origin = [&](const Value& v) {
+    if (v.kind == Value::Kind::kOneOf) {
+      return scopes_[static_cast<size_t>(one_ofs_[static_cast<size_t>(v.task)].group)].parent;
+    }
     return v.kind == Value::Kind::kTaskOutput ? tasks_[static_cast<size_t>(v.task)].scope : 0;
   };
+  // The producer task key in the DAG where v originates: the task, or the if/else group.
+  const auto producer = [&](const Value& v) -> const std::string& {
+    if (v.kind == Value::Kind::kOneOf) {
+      return scopes_[static_cast<size_t>(one_ofs_[static_cast<size_t>(v.task)].group)].name;
+    }
+    return tasks_[static_cast<size_t>(v.task)].key;
+  };
   const auto channel = [&](const Value& v) {
+    if (v.kind == Value::Kind::kOneOf) return v.name;
     if (v.kind == Value::Kind::kPipelineParam) return kChannelPrefix + v.name;
     return kChannelPrefix + tasks_[static_cast<size_t>(v.task)].key + "-" + v.name;
   };
@@ -162,6 +289,7 @@ OrderedJson Pipeline::compile() const {
     for (int s : chain) needed[static_cast<size_t>(s)][channel(v)] = v;
   };
   for (size_t s = 1; s < scopes_.size(); ++s) {
+    if (scopes_[s].kind != Scope::Kind::kCondition) continue;
     require_in(scopes_[s].condition.operand, static_cast<int>(s), scopes_[s].name);
   }
   for (const auto& t : tasks_) {
@@ -178,9 +306,11 @@ OrderedJson Pipeline::compile() const {
       return {{art ? "componentInputArtifact" : "componentInputParameter", channel(v)}};
     }
     if (v.kind == Value::Kind::kPipelineParam) return {{"componentInputParameter", v.name}};
-    const std::string& producer = tasks_[static_cast<size_t>(v.task)].key;
-    if (art) return {{"taskOutputArtifact", {{"producerTask", producer}, {"outputArtifactKey", v.name}}}};
-    return {{"taskOutputParameter", {{"producerTask", producer}, {"outputParameterKey", v.name}}}};
+    if (art) return {{"taskOutputArtifact", {{"producerTask", producer(v)}, {"outputArtifactKey", v.name}}}};
+    return {{"taskOutputParameter", {{"producerTask", producer(v)}, {"outputParameterKey", v.name}}}};
+  };
+  const auto is_output = [](const Value& v) {
+    return v.kind == Value::Kind::kTaskOutput || v.kind == Value::Kind::kOneOf;
   };
 
   Json components = Json::object(), executors = Json::object();
@@ -193,7 +323,8 @@ OrderedJson Pipeline::compile() const {
       if (is_artifact_type(in.type)) {
         c["inputDefinitions"]["artifacts"][in.name] = {{"artifactType", artifact_type(in.type)},
                                                        {"description", in.description}};
-        if (!t.inputs.count(in.name)) {
+        if (in.optional) c["inputDefinitions"]["artifacts"][in.name]["isOptional"] = true;
+        if (!in.optional && !t.inputs.count(in.name)) {
           throw Error("pipeline: " + t.key + " needs input artifact '" + in.name + "'");
         }
         continue;
@@ -219,28 +350,9 @@ OrderedJson Pipeline::compile() const {
     c["executorLabel"] = exec;
     components[comp] = c;
 
-    Json args = Json::array();
-    for (const auto& a : t.component.args) {
-      switch (a.kind) {
-        case Arg::Kind::kLiteral: args.push_back(a.value); break;
-        case Arg::Kind::kInputValue:
-          args.push_back("{{$.inputs.parameters['" + a.value + "']}}");
-          break;
-        case Arg::Kind::kInputPath:
-          args.push_back("{{$.inputs.artifacts['" + a.value + "'].path}}");
-          break;
-        case Arg::Kind::kOutputPath: {
-          const OutputSpec* out = t.component.find_output(a.value);
-          if (!out) throw Error("pipeline: " + t.key + " args name unknown output " + a.value);
-          args.push_back(is_artifact_type(out->type)
-                             ? "{{$.outputs.artifacts['" + a.value + "'].path}}"
-                             : "{{$.outputs.parameters['" + a.value + "'].output_file}}");
-          break;
-        }
-        case Arg::Kind::kExecutorInput: args.push_back("{{$}}"); break;
-      }
-    }
-    Json container = {{"image", t.component.image}, {"command", t.component.command}, {"args", args}};
+    Json container = {{"image", t.component.image},
+                      {"command", t.component.command},
+                      {"args", ir_args(t.component, t.component.args, t.key)}};
     if (!t.cpu_request.empty()) container["resources"]["resourceCpuRequest"] = t.cpu_request;
     if (!t.memory_request.empty()) {
       container["resources"]["resourceMemoryRequest"] = t.memory_request;
@@ -254,19 +366,44 @@ OrderedJson Pipeline::compile() const {
     for (const auto& [name, v] : t.inputs) {
       const bool art = is_artifact_type(t.component.find_input(name)->type);
       task["inputs"][art ? "artifacts" : "parameters"][name] = bind(v, t.scope);
-      if (v.kind == Value::Kind::kTaskOutput && origin(v) == t.scope) {
-        deps.insert(tasks_[static_cast<size_t>(v.task)].key);
-      }
+      if (is_output(v) && origin(v) == t.scope) deps.insert(producer(v));
     }
     if (!deps.empty()) task["dependentTasks"] = deps;
     dags[static_cast<size_t>(t.scope)][t.key] = task;
   }
 
-  // Conditions, innermost first, so nested condition tasks land in their parents' DAGs.
+  // dsl.OneOf: each arm surfaces its member as a DAG output; the group selects whichever ran.
+  std::vector<Json> outputs(scopes_.size(), Json::object());
+  for (const auto& o : one_ofs_) {
+    Json selectors = Json::array();
+    for (const auto& v : o.per_arm) {
+      const int arm = tasks_[static_cast<size_t>(v.task)].scope;
+      outputs[static_cast<size_t>(arm)][channel(v)] = {
+          {"artifactSelectors",
+           {{{"producerSubtask", producer(v)}, {"outputArtifactKey", v.name}}}}};
+      selectors.push_back({{"producerSubtask", scopes_[static_cast<size_t>(arm)].name},
+                           {"outputArtifactKey", channel(v)}});
+    }
+    outputs[static_cast<size_t>(o.group)][o.key] = {{"artifactSelectors", selectors}};
+  }
+
+  // Conditions and groups, innermost first, so nested ones land in their parents' DAGs.
   for (size_t s = scopes_.size() - 1; s >= 1; --s) {
     const Scope& sc = scopes_[s];
     Json c;
     Json task = {{"taskInfo", {{"name", sc.name}}}, {"componentRef", {{"name", "comp-" + sc.name}}}};
+    for (const auto& [key, selector] : outputs[s].items()) {
+      c["dag"]["outputs"]["artifacts"][key] = selector;
+      // Every member of a OneOf has the OneOf's type; an arm's output has its task's type.
+      std::string type;
+      for (const auto& o : one_ofs_) {
+        if (o.key == key) type = o.per_arm.front().type;
+        for (const auto& v : o.per_arm) {
+          if (channel(v) == key) type = v.type;
+        }
+      }
+      c["outputDefinitions"]["artifacts"][key] = {{"artifactType", artifact_type(type)}};
+    }
     std::set<std::string> deps;
     for (const auto& [ch, v] : needed[s]) {
       if (v.artifact()) {
@@ -276,17 +413,17 @@ OrderedJson Pipeline::compile() const {
         c["inputDefinitions"]["parameters"][ch] = {{"parameterType", parameter_type(v.type)}};
         task["inputs"]["parameters"][ch] = bind(v, sc.parent);
       }
-      if (v.kind == Value::Kind::kTaskOutput && origin(v) == sc.parent) {
-        deps.insert(tasks_[static_cast<size_t>(v.task)].key);
-      }
+      if (is_output(v) && origin(v) == sc.parent) deps.insert(producer(v));
     }
     if (!deps.empty()) task["dependentTasks"] = deps;
-    const Value& op = sc.condition.operand;
-    std::string lhs = "inputs.parameter_values['" + channel(op) + "']";
-    if (op.type == "Integer") lhs = "int(" + lhs + ")";
-    if (op.type == "Float") lhs = "double(" + lhs + ")";
-    task["triggerPolicy"]["condition"] = lhs + " " + sc.condition.op + " " +
-                                         cel_literal(sc.condition.rhs);
+    if (sc.kind == Scope::Kind::kCondition) {
+      const Value& op = sc.condition.operand;
+      std::string lhs = "inputs.parameter_values['" + channel(op) + "']";
+      if (op.type == "Integer") lhs = "int(" + lhs + ")";
+      if (op.type == "Float") lhs = "double(" + lhs + ")";
+      std::string cel = lhs + " " + sc.condition.op + " " + cel_literal(sc.condition.rhs);
+      task["triggerPolicy"]["condition"] = sc.negated ? "!(" + cel + ")" : cel;
+    }
     c["dag"]["tasks"] = dags[s];
     components["comp-" + sc.name] = c;
     dags[static_cast<size_t>(sc.parent)][sc.name] = task;

@@ -14,11 +14,11 @@ namespace advkfp::kfp {
 
 /// A value bound to a task input: a constant, a pipeline parameter, or another task's output.
 struct Value {
-  enum class Kind { kConstant, kPipelineParam, kTaskOutput };
+  enum class Kind { kConstant, kPipelineParam, kTaskOutput, kOneOf };
   Kind kind = Kind::kConstant;
   OrderedJson constant;  ///< kConstant
   std::string name;      ///< pipeline parameter name, or the producer's output name
-  int task = -1;         ///< kTaskOutput: index of the producer task
+  int task = -1;         ///< kTaskOutput: index of the producer task; kOneOf: of the one_of()
   std::string type;      ///< KFP type (Float, Dataset, ...)
   bool artifact() const;
 };
@@ -70,6 +70,15 @@ class Pipeline {
   void begin_branch(const Condition& c);
   void end_branch();
 
+  /// `dsl.If(c)` / `dsl.Else()` as one `condition-branches-N` group: begin_if() opens the If arm,
+  /// begin_else() the Else arm (trigger `!(c)`), end_if() closes both.
+  void begin_if(const Condition& c);
+  void begin_else();
+  void end_if();
+  /// `dsl.OneOf`: the output artifact of whichever arm of a closed if/else group ran. Takes one
+  /// output per arm, each produced by a task directly in that arm, all of one artifact type.
+  Value one_of(const std::vector<Value>& per_arm);
+
   /// The compiled IR document. Throws advkfp::Error for an unset required input, an unknown
   /// input/output name, a type mismatch or an output used outside the branch that produces it.
   OrderedJson compile() const;
@@ -86,9 +95,18 @@ class Pipeline {
     int scope = 0;
   };
   struct Scope {
+    enum class Kind { kRoot, kCondition, kBranches };
+    Kind kind = Kind::kRoot;
     int parent = -1;  ///< -1 for the root
     Condition condition;
-    std::string name;  ///< condition-N
+    bool negated = false;  ///< the Else arm of an if/else group
+    std::string name;      ///< condition-N or condition-branches-N
+    bool has_else = false; ///< kBranches: the group has its Else arm
+  };
+  struct OneOf {
+    int group = -1;                ///< the kBranches scope
+    std::string key;               ///< pipelinechannel--condition-branches-N-oneof-M
+    std::vector<Value> per_arm;
   };
   struct Param {
     std::string name, type, description;
@@ -99,6 +117,7 @@ class Pipeline {
   std::vector<Param> params_;
   std::vector<TaskData> tasks_;
   std::vector<Scope> scopes_;
+  std::vector<OneOf> one_ofs_;
   std::vector<int> open_;  ///< stack of open scopes, root first
   std::map<std::string, int> key_counts_;
 };

@@ -119,3 +119,80 @@ TEST_CASE("the builder rejects what KFP would reject", "[kfp][pipeline]") {
   q.task(consumer).set("data", inside.output("data")).set("n", 1);
   CHECK_THROWS_WITH(q.compile(), Catch::Contains("inside a branch"));
 }
+
+TEST_CASE("if/else with OneOf: one group, negated else trigger, DAG outputs and a consumer after",
+          "[kfp][pipeline]") {
+  const auto decide = make("decide", {}, {{"flag", "Boolean", "f"}, {"data", "Dataset", "d"}});
+  const auto work = make("work", {{"data", "Dataset", "d", std::nullopt, false}},
+                         {{"metrics", "Metrics", "m"}});
+  // The report's second input is optional: passed only when bound (IfPresent).
+  auto report = make("report", {{"first", "Metrics", "a", std::nullopt, false}}, {});
+  report.inputs.push_back({"second", "Metrics", "b", std::nullopt, true});
+  report.args.push_back({Arg::Kind::kIfPresent, "second",
+                         {{Arg::Kind::kLiteral, "--second", {}}, {Arg::Kind::kInputPath, "second", {}}}});
+
+  // decide -> if flag: work, else: work-2; returns the two arms' metrics.
+  const auto arms = [&](kfp::Pipeline& pl, bool close) {
+    auto d = pl.task(decide);
+    pl.begin_if(d.output("flag") == true);
+    auto yes = pl.task(work).set("data", d.output("data"));
+    pl.begin_else();
+    auto no = pl.task(work).set("data", d.output("data"));
+    if (close) pl.end_if();
+    return std::pair{yes.output("metrics"), no.output("metrics")};
+  };
+  kfp::Pipeline open("oneof", "");
+  const auto [a, b] = arms(open, false);
+  CHECK_THROWS_WITH(open.one_of({a, b}), Catch::Contains("before end_if"));
+
+  kfp::Pipeline p("oneof", "");
+  const auto [yes_metrics, no_metrics] = arms(p, true);
+  const auto d = p.task(decide);
+  const auto merged = p.one_of({yes_metrics, no_metrics});
+  CHECK_THROWS_WITH(p.one_of({yes_metrics}), Catch::Contains("both arms"));
+  CHECK_THROWS_WITH(p.one_of({yes_metrics, d.output("data")}), Catch::Contains("mixes"));
+  p.task(report).set("first", merged).set("second", yes_metrics /* inside an arm: invalid */);
+  CHECK_THROWS_WITH(p.compile(), Catch::Contains("inside a branch"));
+
+  kfp::Pipeline q("oneof", "");
+  const auto [yes2, no2] = arms(q, true);
+  q.task(report).set("first", q.one_of({yes2, no2}));
+  const auto ir = nlohmann::json::parse(q.compile().dump());
+  CAPTURE(kfp::check_pipeline_ir(ir));
+  CHECK(kfp::check_pipeline_ir(ir).empty());
+
+  const auto& root = ir["root"]["dag"]["tasks"];
+  CHECK(root["condition-branches-1"]["dependentTasks"] == nlohmann::json({"decide"}));
+  CHECK_FALSE(root["condition-branches-1"].contains("triggerPolicy"));
+  CHECK(root["report"]["dependentTasks"] == nlohmann::json({"condition-branches-1"}));
+  CHECK(root["report"]["inputs"]["artifacts"]["first"]["taskOutputArtifact"] ==
+        nlohmann::json({{"producerTask", "condition-branches-1"},
+                        {"outputArtifactKey", "pipelinechannel--condition-branches-1-oneof-1"}}));
+  const auto& group = ir["components"]["comp-condition-branches-1"];
+  CHECK(group["dag"]["tasks"]["condition-2"]["triggerPolicy"]["condition"] ==
+        "inputs.parameter_values['pipelinechannel--decide-flag'] == true");
+  CHECK(group["dag"]["tasks"]["condition-3"]["triggerPolicy"]["condition"] ==
+        "!(inputs.parameter_values['pipelinechannel--decide-flag'] == true)");
+  CHECK(group["dag"]["outputs"]["artifacts"]["pipelinechannel--condition-branches-1-oneof-1"]
+             ["artifactSelectors"] ==
+        nlohmann::json::parse(R"([
+          {"producerSubtask": "condition-2", "outputArtifactKey": "pipelinechannel--work-metrics"},
+          {"producerSubtask": "condition-3", "outputArtifactKey": "pipelinechannel--work-2-metrics"}])"));
+  CHECK(ir["components"]["comp-condition-3"]["dag"]["outputs"]["artifacts"]
+          ["pipelinechannel--work-2-metrics"]["artifactSelectors"][0]["producerSubtask"] == "work-2");
+  // The unbound optional input is declared optional and guarded by IfPresent.
+  CHECK(ir["components"]["comp-report"]["inputDefinitions"]["artifacts"]["second"]["isOptional"] ==
+        true);
+  const auto args = ir["deploymentSpec"]["executors"]["exec-report"]["container"]["args"];
+  CHECK(nlohmann::json::parse(args.back().get<std::string>()) ==
+        nlohmann::json::parse(R"({"IfPresent": {"InputName": "second",
+          "Then": ["--second", "{{$.inputs.artifacts['second'].path}}"]}})"));
+  CHECK(kfp::to_v1(report)["implementation"]["container"]["args"].back() ==
+        nlohmann::ordered_json::parse(
+            R"({"if": {"cond": {"isPresent": "second"}, "then": ["--second", {"inputPath": "second"}]}})"));
+  // A selector naming a task outside the DAG is caught.
+  auto broken = ir;
+  broken["components"]["comp-condition-3"]["dag"]["outputs"]["artifacts"]
+        ["pipelinechannel--work-2-metrics"]["artifactSelectors"][0]["producerSubtask"] = "work";
+  CHECK_FALSE(kfp::check_pipeline_ir(broken).empty());
+}
