@@ -8,6 +8,7 @@
 #include "fgsm_attack.h"
 #include "pgd_train.h"
 #include "prepare_data.h"
+#include "report.h"
 #include "train.h"
 
 namespace advkfp::pipelines {
@@ -23,10 +24,12 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   const auto fgsm_attack = component(fgsm_attack::spec());
   const auto detect_degradation = component(detect_degradation::spec());
   const auto pgd_train = component(pgd_train::spec());
+  const auto report = component(report::spec());
 
   Pipeline p(kAdversarialDefenseName,
-             "Train a classifier, attack it with FGSM, detect the accuracy degradation and, only "
-             "when degraded, retrain it with PGD adversarial training and re-evaluate it.");
+             "Train a classifier, attack it with FGSM, detect the degradation (label-free by "
+             "default) and, only when degraded, retrain it with PGD adversarial training; "
+             "evaluate the final model and write a report either way.");
   // Parameters. Defaults: the paper's clean training and eps on Fashion-MNIST; PGD training is
   // shortened to 3 epochs and, to recover more in them, fine-tunes at lr 1e-3 on half-adversarial
   // batches (the paper: lr 1e-4, adversarial only, 20 epochs; measured in the README).
@@ -36,10 +39,19 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   const auto test_limit = p.input("test_limit", "Integer", 0, "Test images (0: all).");
   const auto epochs = p.input("epochs", "Integer", 10, "Clean training epochs.");
   const auto epsilon = p.input("epsilon", "Float", 0.15, "L-inf budget of attacks and defence.");
+  const auto reference_size = p.input(
+      "reference_size", "Integer", 5000,
+      "Training images held out (never trained on) as the clean reference for detection.");
+  const auto detection_mode = p.input(
+      "detection_mode", "String", "unlabeled",
+      "unlabeled: from the model's outputs on the incoming inputs; labeled: accuracy drop on a "
+      "labelled canary set; both: either fires.");
+  const auto detection_alpha = p.input("detection_alpha", "Float", 0.01,
+                                       "Significance level of the label-free tests.");
   const auto max_absolute_drop = p.input("max_absolute_drop", "Float", 0.05,
-                                         "Degraded when accuracy under attack drops more.");
+                                         "labeled: degraded when accuracy drops more.");
   const auto max_relative_drop = p.input("max_relative_drop", "Float", 0.10,
-                                         "Degraded when the relative drop is larger.");
+                                         "labeled: degraded when the relative drop is larger.");
   const auto pgd_epochs = p.input("pgd_epochs", "Integer", 3, "PGD adversarial training epochs.");
   const auto pgd_steps = p.input("pgd_steps", "Integer", 7, "PGD steps per training batch.");
   const auto pgd_step_size = p.input("pgd_step_size", "Float", 0.0,
@@ -54,6 +66,10 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
       "Training images held out for pgd-train's per-epoch robust check.");
   const auto eval_pgd_steps = p.input("eval_pgd_steps", "Integer", 20,
                                       "Steps of the PGD evaluation of the defended model.");
+  const auto sweep_epsilons = p.input("sweep_epsilons", "String", "0,0.05,0.1,0.15,0.2,0.25,0.3",
+                                      "Budgets of the robustness curves in the report.");
+  const auto sweep_limit = p.input("sweep_limit", "Integer", 1000,
+                                   "Test images of each robustness curve (0: all).");
   const auto seed = p.input("seed", "Integer", 0, "Seed of every random choice.");
   const auto threads = p.input("threads", "Integer", 0, "CPU threads per task (0: all cores).");
 
@@ -62,23 +78,34 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                   .set("source_uri", dataset_uri)
                   .set("train_limit", train_limit)
                   .set("test_limit", test_limit)
+                  .set("reference_size", reference_size)
                   .resources("1", "2G");
   const auto train_set = data.output("train_dataset");
   const auto test_set = data.output("test_dataset");
 
-  // 2. Clean training and the clean baseline.
+  // An evaluate task on model m and dataset ds (clean unless an attack is set on it).
+  const auto evaluation = [&](const std::string& display, const kfp::Value& m,
+                              const kfp::Value& ds) {
+    return p.task(evaluate)
+        .display_name(display)
+        .set("model", m)
+        .set("dataset", ds)
+        .set("threads", threads)
+        .resources("1", "2G");
+  };
+
+  // 2. Clean training and the clean baseline, with the original model's robustness curve.
   auto model = p.task(train)
                    .set("dataset", train_set)
                    .set("epochs", epochs)
                    .set("seed", seed)
                    .set("threads", threads)
                    .resources("2", "4G");
-  auto baseline = p.task(evaluate)
-                      .display_name("evaluate-clean")
-                      .set("model", model.output("model"))
-                      .set("dataset", test_set)
-                      .set("threads", threads)
-                      .resources("1", "2G");
+  auto baseline = evaluation("evaluate-clean", model.output("model"), test_set)
+                      .set("sweep_epsilons", sweep_epsilons)
+                      .set("sweep_limit", sweep_limit)
+                      .set("steps", eval_pgd_steps)
+                      .set("seed", seed);
 
   // 3. The attack at inference time, and the model's accuracy on the attacked inputs.
   auto attack = p.task(fgsm_attack)
@@ -88,72 +115,76 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                     .set("seed", seed)
                     .set("threads", threads)
                     .resources("1", "2G");
-  auto attacked = p.task(evaluate)
-                      .display_name("evaluate-under-attack")
-                      .set("model", model.output("model"))
-                      .set("dataset", attack.output("adversarial_dataset"))
-                      .set("threads", threads)
-                      .resources("1", "2G");
+  const auto adversarial = attack.output("adversarial_dataset");
+  auto attacked = evaluation("evaluate-under-attack", model.output("model"), adversarial);
 
-  // 4. Detection.
+  // 4. Detection: by default label-free, from the model's outputs on the attacked stream against
+  //    a clean held-out reference; the labelled accuracy-drop rule is kept as an option.
   auto detect = p.task(detect_degradation)
+                    .set("mode", detection_mode)
+                    .set("model", model.output("model"))
+                    .set("reference", data.output("reference_dataset"))
+                    .set("window", adversarial)
+                    .set("alpha", detection_alpha)
                     .set("baseline_metrics", baseline.output("metrics"))
                     .set("current_metrics", attacked.output("metrics"))
                     .set("max_absolute_drop", max_absolute_drop)
                     .set("max_relative_drop", max_relative_drop)
-                    .resources("0.5", "1G");
+                    .set("threads", threads)
+                    .resources("1", "2G");
 
-  // 5. Only when degraded: PGD adversarial training from the deployed model, then evaluation
-  //    clean, under a fresh white-box FGSM, under the transfer FGSM set crafted on the original
-  //    model, and under white-box PGD (FGSM alone overstates robustness).
-  p.begin_branch(detect.output("degraded") == true);
-  {
-    auto robust = p.task(pgd_train)
-                      .set("model", model.output("model"))
-                      .set("dataset", train_set)
-                      .set("epsilon", epsilon)
-                      .set("steps", pgd_steps)
-                      .set("step_size", pgd_step_size)
-                      .set("epochs", pgd_epochs)
-                      .set("learning_rate", pgd_learning_rate)
-                      .set("adversarial_fraction", adversarial_fraction)
-                      .set("validation_size", pgd_validation_size)
-                      .set("seed", seed)
-                      .set("threads", threads)
-                      .resources("2", "4G");
-    const auto robust_model = robust.output("robust_model");
-    p.task(evaluate)
-        .display_name("evaluate-robust-clean")
-        .set("model", robust_model)
-        .set("dataset", test_set)
-        .set("threads", threads)
-        .resources("1", "2G");
-    p.task(evaluate)
-        .display_name("evaluate-robust-fgsm")
-        .set("model", robust_model)
-        .set("dataset", test_set)
-        .set("attack", "fgsm")
-        .set("epsilon", epsilon)
-        .set("threads", threads)
-        .resources("1", "2G");
-    p.task(evaluate)
-        .display_name("evaluate-robust-transfer")
-        .set("model", robust_model)
-        .set("dataset", attack.output("adversarial_dataset"))
-        .set("threads", threads)
-        .resources("1", "2G");
-    p.task(evaluate)
-        .display_name("evaluate-robust-pgd")
-        .set("model", robust_model)
-        .set("dataset", test_set)
-        .set("attack", "pgd")
-        .set("epsilon", epsilon)
-        .set("steps", eval_pgd_steps)
-        .set("seed", seed)
-        .set("threads", threads)
-        .resources("2", "2G");
-  }
-  p.end_branch();
+  // The final model, evaluated four ways: clean, under a fresh white-box FGSM, under the transfer
+  // FGSM set crafted on the original model, and under white-box PGD with its eps sweep (FGSM
+  // alone overstates robustness).
+  const auto evaluate_final = [&](const kfp::Value& final_model, const std::string& prefix) {
+    auto clean = evaluation(prefix + "-clean", final_model, test_set);
+    auto fgsm = evaluation(prefix + "-fgsm", final_model, test_set)
+                    .set("attack", "fgsm")
+                    .set("epsilon", epsilon);
+    auto transfer = evaluation(prefix + "-transfer", final_model, adversarial);
+    auto pgd = evaluation(prefix + "-pgd", final_model, test_set)
+                   .set("attack", "pgd")
+                   .set("epsilon", epsilon)
+                   .set("steps", eval_pgd_steps)
+                   .set("sweep_epsilons", sweep_epsilons)
+                   .set("sweep_limit", sweep_limit)
+                   .set("seed", seed)
+                   .resources("2", "2G");
+    return std::vector<kfp::Value>{clean.output("metrics"), fgsm.output("metrics"),
+                                   transfer.output("metrics"), pgd.output("metrics")};
+  };
+
+  // 5. Only when degraded: PGD adversarial training from the deployed model. Otherwise the model
+  //    is kept and evaluated the same four ways, so the report compares like with like.
+  p.begin_if(detect.output("degraded") == true);
+  auto robust = p.task(pgd_train)
+                    .set("model", model.output("model"))
+                    .set("dataset", train_set)
+                    .set("epsilon", epsilon)
+                    .set("steps", pgd_steps)
+                    .set("step_size", pgd_step_size)
+                    .set("epochs", pgd_epochs)
+                    .set("learning_rate", pgd_learning_rate)
+                    .set("adversarial_fraction", adversarial_fraction)
+                    .set("validation_size", pgd_validation_size)
+                    .set("seed", seed)
+                    .set("threads", threads)
+                    .resources("2", "4G");
+  const auto defended = evaluate_final(robust.output("robust_model"), "evaluate-robust");
+  p.begin_else();
+  const auto kept = evaluate_final(model.output("model"), "evaluate-kept");
+  p.end_if();
+
+  // 6. The report, whichever branch ran (dsl.OneOf over the two arms' evaluations).
+  p.task(report)
+      .set("clean_metrics", baseline.output("metrics"))
+      .set("attacked_metrics", attacked.output("metrics"))
+      .set("detection_report", detect.output("report"))
+      .set("final_clean_metrics", p.one_of({defended[0], kept[0]}))
+      .set("final_fgsm_metrics", p.one_of({defended[1], kept[1]}))
+      .set("final_transfer_metrics", p.one_of({defended[2], kept[2]}))
+      .set("final_pgd_metrics", p.one_of({defended[3], kept[3]}))
+      .resources("0.5", "512M");
   return p;
 }
 

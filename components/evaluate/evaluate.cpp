@@ -80,7 +80,11 @@ void run(const Options& o) {
   io::Json m = {{"tool", "evaluate"},
                 {"model", model::describe_model(net.info())},
                 {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}}};
-  m["model"].erase("training");
+  // The training history stays with the model; its settings say what was evaluated.
+  if (m["model"].contains("training")) {
+    const io::Json training = m["model"]["training"];
+    m["model"]["training"] = {{"config", training.value("config", io::Json::object())}};
+  }
   auto clean = metrics::evaluate(net, ds.images, ds.labels, o.batch_size);
   metrics::Evaluation reported = clean;
   if (o.attack == "none") {
@@ -118,7 +122,16 @@ void run(const Options& o) {
   }
   if (!epsilons.empty()) {
     if (!ds.has_labels()) throw Error(describe("dataset", "the eps sweep needs labels"));
-    m["robustness_curve"] = robustness_curve(net, ds, clean, o, epsilons, methods);
+    if (o.sweep_limit > 0 && o.sweep_limit < ds.size()) {
+      // A sweep runs one attack per budget: on a prefix of the set it stays affordable.
+      const auto part = ds.slice(0, o.sweep_limit);
+      const auto part_clean = metrics::evaluate(net, part.images, part.labels, o.batch_size);
+      m["robustness_curve"] = robustness_curve(net, part, part_clean, o, epsilons, methods);
+    } else {
+      m["robustness_curve"] = robustness_curve(net, ds, clean, o, epsilons, methods);
+    }
+    m["robustness_curve_count"] =
+        o.sweep_limit > 0 ? std::min<int64_t>(o.sweep_limit, ds.size()) : ds.size();
   }
   io::write_json(o.metrics, m, "metrics");
   if (reported.labelled) {
@@ -190,6 +203,9 @@ const cli::Spec<Options>& spec() {
                  "--step-size, --restarts, --random-start).")
           .param("batch_size", &Options::batch_size, "Images per forward pass.", cli::at_least(1))
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
+                 cli::at_least(0))
+          .param("sweep_limit", &Options::sweep_limit,
+                 "Run the eps sweep on only the first N images (0: all of them).",
                  cli::at_least(0))
           .common()
           .run(&run);

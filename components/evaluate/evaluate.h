@@ -20,6 +20,7 @@ struct Options : cli::CommonOptions {
   std::string sweep_attacks = "fgsm,pgd";
   int64_t batch_size = 256;
   int64_t limit = 0;
+  int64_t sweep_limit = 0;
 };
 
 const cli::Spec<Options>& spec();

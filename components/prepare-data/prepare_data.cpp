@@ -28,20 +28,33 @@ std::vector<std::string> parse_names(const std::string& csv) {
   return names;
 }
 
-void convert(const std::filesystem::path& dir, const std::string& prefix, int64_t limit,
-             const std::vector<std::string>& names, const std::filesystem::path& out,
-             const std::string& what) {
+struct Split {
+  data::Dataset all;
+  nlohmann::json provenance;
+};
+
+Split load_split(const std::filesystem::path& dir, const std::string& prefix,
+                 const std::vector<std::string>& names) {
   const auto images = data::find_idx_file(dir, prefix + "-images-idx3-ubyte", "source_uri");
   const auto labels = data::find_idx_file(dir, prefix + "-labels-idx1-ubyte", "source_uri");
-  auto ds = data::load_idx_pair(images, labels, names).slice(0, limit);
-  ds.provenance = {{"images", images.string()},
-                   {"images_sha256", io::sha256_file(images, "source_uri")},
-                   {"labels", labels.string()},
-                   {"labels_sha256", io::sha256_file(labels, "source_uri")},
-                   {"split", prefix == "train" ? "train" : "test"},
-                   {"count", ds.size()}};
+  Split s{data::load_idx_pair(images, labels, names),
+          {{"images", images.string()},
+           {"images_sha256", io::sha256_file(images, "source_uri")},
+           {"labels", labels.string()},
+           {"labels_sha256", io::sha256_file(labels, "source_uri")},
+           {"split", prefix == "train" ? "train" : "test"}}};
+  return s;
+}
+
+// Writes images [offset, offset + count) of the split, recording the range in the provenance.
+void save_part(const Split& s, int64_t offset, int64_t count, const std::filesystem::path& out,
+               const std::string& what) {
+  auto ds = s.all.slice(offset, count);
+  ds.provenance = s.provenance;
+  ds.provenance["offset"] = offset;
+  ds.provenance["count"] = ds.size();
   data::save_dataset(out, ds, data::ImageEncoding::kUint8, what);
-  log::info(what, ": ", ds.size(), " images from ", images.string());
+  log::info(what, ": ", ds.size(), " images from ", s.provenance["images"].get<std::string>());
 }
 
 void run(const Options& o) {
@@ -50,8 +63,23 @@ void run(const Options& o) {
     throw Error(describe("source_uri", "'" + dir.string() + "' is not a folder"));
   }
   const auto names = parse_names(o.class_names);
-  convert(dir, "train", o.train_limit, names, o.train_dataset, "train_dataset");
-  convert(dir, "t10k", o.test_limit, names, o.test_dataset, "test_dataset");
+  const auto train = load_split(dir, "train", names);
+  int64_t train_count = train.all.size();
+  if (!o.reference_dataset.empty()) {
+    // The reference set is the tail of the training split, never trained on: clean, held-out
+    // inputs for label-free detection.
+    if (o.reference_size < 1 || o.reference_size >= train_count) {
+      throw UsageError(describe("reference_size", std::to_string(o.reference_size) +
+                                                      " leaves no training or reference images (" +
+                                                      std::to_string(train_count) + " in all)"));
+    }
+    train_count -= o.reference_size;
+    save_part(train, train_count, o.reference_size, o.reference_dataset, "reference_dataset");
+  }
+  save_part(train, 0, o.train_limit > 0 ? std::min(o.train_limit, train_count) : train_count,
+            o.train_dataset, "train_dataset");
+  const auto test = load_split(dir, "t10k", names);
+  save_part(test, 0, o.test_limit, o.test_dataset, "test_dataset");
 }
 
 }  // namespace
@@ -81,6 +109,13 @@ const cli::Spec<Options>& spec() {
                   "Training set folder.")
           .output("test_dataset", &Options::test_dataset, cli::types::kDataset,
                   "Test set folder.")
+          .output("reference_dataset", &Options::reference_dataset, cli::types::kDataset,
+                  "Clean held-out set for label-free detection: the last reference_size "
+                  "training images, left out of train_dataset (omit: nothing held out).",
+                  true)
+          .param("reference_size", &Options::reference_size,
+                 "Training images held out as the reference set when reference_dataset is given.",
+                 cli::at_least(1))
           .param("class_names", &Options::class_names,
                  "Comma-separated class names in label order (empty: Fashion-MNIST's).")
           .param("train_limit", &Options::train_limit, "Keep the first N training images (0: all).",

@@ -10,10 +10,11 @@ namespace advkfp::prepare_data {
 
 struct Options : cli::CommonOptions {
   std::string source_uri;
-  std::filesystem::path train_dataset, test_dataset;
+  std::filesystem::path train_dataset, test_dataset, reference_dataset;
   std::string class_names;
   int64_t train_limit = 0;
   int64_t test_limit = 0;
+  int64_t reference_size = 5000;
 };
 
 const cli::Spec<Options>& spec();

@@ -37,6 +37,18 @@ int run(const fs::path& pipeline_file, const kl::RunOptions& options) {
   const kl::RunResult result = kl::run_pipeline(pipeline, options);
   std::cout << kl::summary_table(result) << std::flush;
   if (result.succeeded) {
+    // Documents a person opens next (the report's HTML and Markdown): where they are.
+    for (const auto& task : result.tasks) {
+      if (task.kind != "container" || task.state != kl::TaskState::kSucceeded) continue;
+      for (const auto& [name, artifact] : task.output_artifacts) {
+        const std::string& title = artifact.type.schema_title;
+        if (title == "system.HTML" || title == "system.Markdown") {
+          std::cout << (title == "system.HTML" ? "HTML" : "Markdown") << " " << task.path << "."
+                    << name << ": " << artifact.path.string() << '\n';
+        }
+      }
+    }
+    std::cout << std::flush;
     advkfp::log::info("pipeline '", result.pipeline, "' succeeded; summary in ",
                       result.summary_file.string());
     return kExitOk;

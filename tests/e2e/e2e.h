@@ -14,7 +14,8 @@ namespace advkfp::test {
 inline const std::vector<std::string>& all_binaries() {
   static const std::vector<std::string> kAll = {
       ADVKFP_PREPARE_DATA_EXE, ADVKFP_TRAIN_EXE,          ADVKFP_EVALUATE_EXE,
-      ADVKFP_FGSM_ATTACK_EXE,  ADVKFP_DETECT_DEGRADATION_EXE, ADVKFP_PGD_TRAIN_EXE};
+      ADVKFP_FGSM_ATTACK_EXE,  ADVKFP_DETECT_DEGRADATION_EXE, ADVKFP_PGD_TRAIN_EXE,
+      ADVKFP_REPORT_EXE};
   return kAll;
 }
 

@@ -1,5 +1,6 @@
 // The compiled pipeline, run by kfp-local with the real binaries on a Fashion-MNIST slice: the
-// PGD branch is skipped when the threshold cannot be met and runs when it is 0.
+// label-free detection fires on the attacked stream and the PGD arm runs; with the labelled rule
+// and an unreachable threshold the model is kept. The report is written either way.
 #include "e2e/e2e.h"
 #include "io/json.h"
 
@@ -8,18 +9,22 @@ using namespace advkfp::test;
 
 namespace {
 
-io::Json run_pipeline(const fs::path& root, const std::string& max_drop) {
+io::Json run_pipeline(const fs::path& root, const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"run", ADVKFP_PIPELINE_YAML, "--pipeline-root", root.string()};
-  for (const std::string& p : std::vector<std::string>{
-           "train_limit=1000", "test_limit=200", "epochs=1", "pgd_epochs=1", "pgd_steps=2",
-        "pgd_validation_size=100", "eval_pgd_steps=2", "threads=1", "max_absolute_drop=" + max_drop,
-        "max_relative_drop=" + max_drop, "dataset_uri=" ADVKFP_FASHION_MNIST_DIR}) {
+  std::vector<std::string> params = {
+      "train_limit=1000",  "test_limit=200",        "epochs=1",          "pgd_epochs=1",
+      "pgd_steps=2",       "pgd_validation_size=100", "eval_pgd_steps=2", "sweep_limit=50",
+      "reference_size=500", "threads=1",            "dataset_uri=" ADVKFP_FASHION_MNIST_DIR};
+  params.insert(params.end(), extra.begin(), extra.end());
+  for (const auto& p : params) {
     args.push_back("--param");
     args.push_back(p);
   }
   const auto r = run_process(ADVKFP_KFP_LOCAL_EXE, args);
   INFO("kfp-local stderr:\n" << r.err);
   REQUIRE(r.exit_code == 0);
+  // The runner says where the report is.
+  CHECK_THAT(r.out, Catch::Contains("HTML report.report: " + (root / "report" / "report").string()));
   return io::read_json(root / "run-summary.json", "summary");
 }
 
@@ -31,41 +36,59 @@ std::map<std::string, std::string> states(const io::Json& summary) {
 
 }  // namespace
 
-TEST_CASE("kfp-local skips the PGD branch when degradation cannot be detected",
+TEST_CASE("labelled rule with an unreachable threshold: the model is kept, evaluated and reported",
           "[e2e][pipeline]") {
   TempDir dir;
-  const auto summary = run_pipeline(dir / "run", "1");
+  const auto summary =
+      run_pipeline(dir / "run", {"detection_mode=labeled", "max_absolute_drop=1",
+                                 "max_relative_drop=1"});
   const auto s = states(summary);
   CHECK(s.at("detect-degradation") == "SUCCEEDED");
-  CHECK(s.at("condition-1") == "SKIPPED");
+  CHECK(s.at("condition-2") == "SKIPPED");
   CHECK(s.at("pgd-train") == "SKIPPED");
   CHECK(s.at("evaluate-robust-pgd") == "SKIPPED");
-  CHECK_FALSE(fs::exists(dir / "run" / "condition-1" / "pgd-train"));
+  CHECK(s.at("condition-3") == "SUCCEEDED");
+  CHECK(s.at("evaluate-kept-pgd") == "SUCCEEDED");
+  CHECK(s.at("report") == "SUCCEEDED");
+  CHECK_FALSE(fs::exists(dir / "run" / "condition-branches-1" / "condition-2"));
   for (const auto& t : summary["tasks"]) {
     if (t["name"] == "detect-degradation") CHECK(t["outputs"]["parameters"]["degraded"] == false);
   }
+  CHECK_THAT(read_text(dir / "run" / "report" / "summary"), Catch::Contains("was kept"));
 }
 
-TEST_CASE("kfp-local runs the PGD branch and evaluates the robust model when degraded",
+TEST_CASE("label-free detection fires on the attacked stream; the defended model is reported",
           "[e2e][pipeline]") {
   TempDir dir;
-  const auto summary = run_pipeline(dir / "run", "0");
+  const auto summary = run_pipeline(dir / "run", {});
   CHECK(summary["state"] == "SUCCEEDED");
   for (const auto& [name, state] : states(summary)) {
     INFO(name);
-    CHECK(state == "SUCCEEDED");
+    // Only the Else arm (keep the model) is skipped.
+    const bool kept_arm = name == "condition-3" || name.rfind("evaluate-kept", 0) == 0;
+    CHECK(state == (kept_arm ? "SKIPPED" : "SUCCEEDED"));
   }
   // The robust model was evaluated four ways, and the metadata the KFP UI would show is there.
   for (const auto& t : summary["tasks"]) {
     const std::string name = t["name"];
+    if (name == "detect-degradation") {
+      const auto report = io::read_json(t["outputs"]["artifacts"]["report"]["path"].get<std::string>(), "r");
+      CHECK(report["mode"] == "unlabeled");
+    }
     if (name.rfind("evaluate-robust", 0) != 0) continue;
     const auto& metrics = t["outputs"]["artifacts"]["metrics"];
     CHECK(metrics["metadata"]["accuracy"].is_number());
-    CHECK(io::read_json(metrics["path"].get<std::string>(), "m")["model"]["parent"].is_object());
+    const auto m = io::read_json(metrics["path"].get<std::string>(), "m");
+    CHECK(m["model"]["parent"].is_object());
     if (name == "evaluate-robust-pgd") {
       CHECK(metrics["metadata"]["attack_success_rate"].is_number());
+      CHECK(m["robustness_curve"].size() == 14);  // 7 budgets x FGSM, PGD
       CHECK(t["outputs"]["artifacts"]["confusion_matrix"]["metadata"]["confusionMatrix"]
                ["annotationSpecs"][0]["displayName"] == "T-shirt/top");
     }
   }
+  const std::string html = read_text(dir / "run" / "report" / "report");
+  CHECK_THAT(html, Catch::Contains("Degradation detected (unlabeled check)"));
+  CHECK_THAT(html, Catch::Contains("defended, PGD"));
+  CHECK_THAT(read_text(dir / "run" / "report" / "summary"), Catch::Contains("| defended | clean |"));
 }

@@ -1,0 +1,426 @@
+// report: the metrics of one pipeline run -> an HTML page with inline SVG charts (the paper's
+// accuracy evolution, confusion matrices before and after, robust accuracy against eps, the
+// detection and the settings) and a Markdown summary. Reads JSON only; no model, no data.
+#include "report.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "charts.h"
+#include "cli/component.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "io/files.h"
+#include "io/json.h"
+
+namespace advkfp::report {
+namespace {
+
+using io::Json;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+const char* const kOriginalColor = "#4878a8";
+const char* const kAttackColor = "#d1495b";
+const char* const kFinalColor = "#2e933c";
+const char* const kTransferColor = "#edae49";
+
+double accuracy(const Json& m, const std::string& what) {
+  if (!m.is_object() || !m.contains("accuracy") || !m["accuracy"].is_number()) {
+    throw Error(describe(what, "has no numeric 'accuracy' (not an evaluate metrics file, or the "
+                               "set was unlabelled)"));
+  }
+  return m["accuracy"].get<double>();
+}
+
+std::string model_sha(const Json& m, const std::string& what) {
+  const Json& model = m.contains("model") ? m["model"] : Json();
+  if (!model.is_object() || !model.contains("sha256") || !model["sha256"].is_string()) {
+    throw Error(describe(what, "names no model sha256 (not an evaluate metrics file)"));
+  }
+  return model["sha256"].get<std::string>();
+}
+
+std::string short_sha(const std::string& sha) { return sha.substr(0, 12); }
+
+std::string pct(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);
+  return buf;
+}
+
+std::vector<std::string> class_names(const Json& m, const std::string& what) {
+  if (!m.contains("class_names") || !m["class_names"].is_array()) {
+    throw Error(describe(what, "has no class_names"));
+  }
+  return m["class_names"].get<std::vector<std::string>>();
+}
+
+std::vector<std::vector<int64_t>> confusion(const Json& m, size_t n, const std::string& what) {
+  const Json& c = m.contains("confusion_matrix") ? m["confusion_matrix"] : Json();
+  std::vector<std::vector<int64_t>> rows;
+  try {
+    rows = c.get<std::vector<std::vector<int64_t>>>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(describe(what, "has no confusion_matrix of integers"));
+  }
+  bool square = rows.size() == n;
+  for (const auto& r : rows) square = square && r.size() == n;
+  if (!square) {
+    throw Error(describe(what, "confusion_matrix is not " + std::to_string(n) + " x " +
+                                   std::to_string(n) + " (one row per class)"));
+  }
+  return rows;
+}
+
+// robustness_curve -> attack -> eps -> accuracy.
+using Curve = std::map<std::string, std::map<double, double>>;
+
+Curve curve(const std::optional<Json>& m, const std::string& what) {
+  Curve out;
+  if (!m || !m->contains("robustness_curve")) return out;
+  const Json& points = (*m)["robustness_curve"];
+  if (!points.is_array()) throw Error(describe(what, "robustness_curve is not a list"));
+  for (const auto& p : points) {
+    if (!p.is_object() || !p.value("attack", Json()).is_string() ||
+        !p.value("epsilon", Json()).is_number() || !p.value("accuracy", Json()).is_number()) {
+      throw Error(describe(what, "robustness_curve point " + p.dump() +
+                                     " lacks attack, epsilon or accuracy"));
+    }
+    out[p["attack"].get<std::string>()][p["epsilon"].get<double>()] = p["accuracy"].get<double>();
+  }
+  return out;
+}
+
+// "PGD-20 (eps 0.15, 1 restart)" from an evaluate metrics' attack settings.
+std::string attack_label(const Json& m) {
+  const Json a = m.value("attack", Json());
+  if (!a.is_object()) return "no attack";
+  const std::string method = a.value("method", "?");
+  std::ostringstream s;
+  if (method == "pgd") {
+    s << "PGD-" << a.value("steps", 0);
+  } else {
+    s << "FGSM";
+  }
+  s << " (eps " << a.value("epsilon", 0.0) << ")";
+  return s.str();
+}
+
+// Scalars of a JSON tree as dotted key -> text rows; long lists are summarised.
+void flatten(const Json& j, const std::string& prefix, int depth,
+             std::vector<std::pair<std::string, std::string>>& rows) {
+  if (j.is_object() && depth < 4) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, depth + 1, rows);
+  } else if (j.is_array() && (j.size() > 12 || depth >= 4)) {
+    rows.emplace_back(prefix, "[" + std::to_string(j.size()) + " values]");
+  } else if (j.is_array()) {
+    std::string text;
+    for (size_t i = 0; i < j.size(); ++i) {
+      const Json& v = j[i];
+      if (!v.is_primitive()) {  // a short list of records: one block of rows per record
+        for (size_t k = 0; k < j.size(); ++k) {
+          flatten(j[k], prefix + "[" + std::to_string(k) + "]", depth + 1, rows);
+        }
+        return;
+      }
+      text += (text.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    rows.emplace_back(prefix, text);
+  } else if (!j.is_null()) {
+    rows.emplace_back(prefix, j.is_string() ? j.get<std::string>() : j.dump());
+  }
+}
+
+std::string html_table(const std::vector<std::pair<std::string, std::string>>& rows) {
+  std::ostringstream s;
+  s << "<table class=\"kv\">\n";
+  for (const auto& [k, v] : rows) {
+    s << "<tr><th>" << escape(k) << "</th><td>" << escape(v) << "</td></tr>\n";
+  }
+  s << "</table>\n";
+  return s.str();
+}
+
+const char* const kStyle = R"(<style>
+body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1200px; }
+h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; }
+th { background: #f4f4f4; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.kv th { font-weight: normal; font-family: monospace; } .kv td { font-family: monospace; }
+.outcome { font-size: 16px; padding: 8px 12px; border-left: 4px solid #4878a8; background: #f4f8fb; }
+.charts { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
+.note { color: #555; font-size: 13px; }
+</style>
+)";
+
+}  // namespace
+
+Rendered render(const Inputs& in) {
+  // --- What happened, checked for consistency between the inputs.
+  const std::string original = model_sha(in.clean, "clean_metrics");
+  if (model_sha(in.attacked, "attacked_metrics") != original) {
+    throw Error(describe("attacked_metrics", "evaluates model " +
+                                                 short_sha(model_sha(in.attacked, "attacked_metrics")) +
+                                                 ", not the original " + short_sha(original)));
+  }
+  if (!in.detection.is_object() || !in.detection.contains("degraded") ||
+      !in.detection["degraded"].is_boolean()) {
+    throw Error(describe("detection_report", "has no boolean 'degraded' (not a detect-degradation "
+                                             "report)"));
+  }
+  const bool degraded = in.detection["degraded"].get<bool>();
+  const std::string mode = in.detection.value("mode", "labeled");
+  const std::vector<std::pair<const std::optional<Json>*, std::string>> finals = {
+      {&in.final_clean, "final_clean_metrics"},
+      {&in.final_fgsm, "final_fgsm_metrics"},
+      {&in.final_transfer, "final_transfer_metrics"},
+      {&in.final_pgd, "final_pgd_metrics"}};
+  std::string final_sha;
+  for (const auto& [m, what] : finals) {
+    if (!*m) continue;
+    const std::string sha = model_sha(**m, what);
+    if (!final_sha.empty() && sha != final_sha) {
+      throw Error(describe(what, "evaluates model " + short_sha(sha) + ", the other final "
+                                 "metrics model " + short_sha(final_sha)));
+    }
+    final_sha = sha;
+  }
+  const bool have_final = !final_sha.empty();
+  const bool retrained = have_final && final_sha != original;
+  const std::string fin = retrained ? "defended" : "kept";  // what the final model is
+  const auto names = class_names(in.clean, "clean_metrics");
+
+  const double clean_acc = accuracy(in.clean, "clean_metrics");
+  const double attacked_acc = accuracy(in.attacked, "attacked_metrics");
+  const auto acc_or_nan = [](const std::optional<Json>& m, const std::string& what) {
+    return m ? accuracy(*m, what) : kNaN;
+  };
+  const double final_clean = acc_or_nan(in.final_clean, "final_clean_metrics");
+  const double final_fgsm = acc_or_nan(in.final_fgsm, "final_fgsm_metrics");
+  const double final_transfer = acc_or_nan(in.final_transfer, "final_transfer_metrics");
+  const double final_pgd = acc_or_nan(in.final_pgd, "final_pgd_metrics");
+  const std::string pgd_label = in.final_pgd ? attack_label(*in.final_pgd) : "PGD";
+
+  std::string outcome;
+  if (degraded) {
+    outcome = "Degradation detected (" + mode + " check): accuracy under FGSM fell from " +
+              pct(clean_acc) + " to " + pct(attacked_acc) + ". ";
+    outcome += retrained ? "PGD adversarial training ran; the final model is " +
+                               short_sha(final_sha) + ", trained from " + short_sha(original) + "."
+                         : "The final model was not retrained.";
+  } else {
+    outcome = "No degradation detected (" + mode + " check); the model " + short_sha(original) +
+              " was kept" + (retrained ? " (yet a different final model was evaluated: " +
+                                             short_sha(final_sha) + ")."
+                                       : ".");
+  }
+  const std::string after = retrained ? "after PGD defence" : "kept (not retrained)";
+
+  // --- Charts.
+  const std::vector<std::string> stages = {"clean", "under FGSM", after};
+  std::vector<Series> evolution = {
+      {"white-box FGSM", {clean_acc, attacked_acc, final_fgsm}, kAttackColor},
+      {"transfer FGSM", {clean_acc, attacked_acc, final_transfer}, kTransferColor}};
+  const std::string evolution_svg =
+      line_chart("Accuracy evolution", stages, {}, evolution, "stage");
+  const std::vector<std::string> bar_labels = {
+      "original clean", "original under FGSM", fin + " clean", fin + " white-box FGSM",
+      fin + " transfer FGSM", fin + " " + pgd_label.substr(0, pgd_label.find(' '))};
+  const std::string bars_svg = bar_chart(
+      "Accuracy by model and attack", bar_labels,
+      {clean_acc, attacked_acc, final_clean, final_fgsm, final_transfer, final_pgd},
+      {kOriginalColor, kAttackColor, kFinalColor, kAttackColor, kTransferColor, "#7b4b94"});
+
+  const Curve before_curve = curve(in.clean, "clean_metrics");
+  const Curve final_curve = curve(in.final_pgd, "final_pgd_metrics");
+  std::set<double> eps_set;
+  for (const Curve* c : {&before_curve, &final_curve}) {
+    for (const auto& [attack, points] : *c) {
+      for (const auto& [eps, acc] : points) eps_set.insert(eps);
+    }
+  }
+  const std::vector<double> eps(eps_set.begin(), eps_set.end());
+  std::vector<std::string> eps_labels;
+  for (double e : eps) {
+    std::ostringstream s;
+    s << e;
+    eps_labels.push_back(s.str());
+  }
+  std::vector<Series> sweep;
+  const auto add_series = [&](const Curve& c, const std::string& attack, const std::string& name,
+                              const std::string& color) {
+    if (!c.count(attack)) return;
+    Series s{name, {}, color};
+    for (double e : eps) s.y.push_back(c.at(attack).count(e) ? c.at(attack).at(e) : kNaN);
+    sweep.push_back(s);
+  };
+  add_series(before_curve, "fgsm", "original, FGSM", "#9ec5e8");
+  add_series(before_curve, "pgd", "original, PGD", kOriginalColor);
+  if (retrained) {  // a kept model's curves are the original's
+    add_series(final_curve, "fgsm", "defended, FGSM", "#9fd8a8");
+    add_series(final_curve, "pgd", "defended, PGD", kFinalColor);
+  }
+
+  // --- HTML.
+  std::ostringstream h;
+  h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
+    << escape(in.title) << "</title>\n" << kStyle << "</head>\n<body>\n<h1>" << escape(in.title)
+    << "</h1>\n<p class=\"outcome\">" << escape(outcome) << "</p>\n";
+
+  h << "<h2>Accuracy</h2>\n<table>\n<tr><th>model</th><th>inputs</th><th>accuracy</th></tr>\n";
+  const auto row = [&](const std::string& model, const std::string& inputs, double acc) {
+    h << "<tr><td>" << escape(model) << "</td><td>" << escape(inputs) << "</td><td class=\"num\">"
+      << pct(acc) << "</td></tr>\n";
+  };
+  row("original", "clean test set", clean_acc);
+  row("original", "FGSM set crafted on it (" + attack_label(in.attacked["dataset"]["provenance"]) +
+                      ")", attacked_acc);
+  if (have_final) {
+    row(fin, "clean test set", final_clean);
+    row(fin, "white-box " + (in.final_fgsm ? attack_label(*in.final_fgsm) : "FGSM"), final_fgsm);
+    row(fin, "transfer: the FGSM set crafted on the original", final_transfer);
+    row(fin, "white-box " + pgd_label, final_pgd);
+  }
+  h << "</table>\n<div class=\"charts\">\n" << evolution_svg << bars_svg << "</div>\n";
+  h << "<p class=\"note\">White-box: the attack is crafted on the model it is evaluated on. "
+       "Transfer: the inputs attacked on the original model are fed to the final one. PGD is the "
+       "stronger, iterative attack; FGSM alone overstates robustness.</p>\n";
+
+  h << "<h2>Robust accuracy against eps</h2>\n";
+  if (sweep.empty()) {
+    h << "<p class=\"note\">No eps sweep in the inputs (evaluate --sweep-epsilons).</p>\n";
+  } else {
+    h << line_chart("Accuracy under attack against the L-inf budget", eps_labels, eps, sweep, "eps")
+      << "<table>\n<tr><th>eps</th>";
+    for (const auto& s : sweep) h << "<th>" << escape(s.name) << "</th>";
+    h << "</tr>\n";
+    for (size_t i = 0; i < eps.size(); ++i) {
+      h << "<tr><td class=\"num\">" << escape(eps_labels[i]) << "</td>";
+      for (const auto& s : sweep) h << "<td class=\"num\">" << pct(s.y[i]) << "</td>";
+      h << "</tr>\n";
+    }
+    h << "</table>\n<p class=\"note\">Each curve runs over the first "
+      << in.clean.value("robustness_curve_count", 0)
+      << " test images; PGD uses the step count of the final PGD evaluation.</p>\n";
+  }
+
+  h << "<h2>Confusion matrices</h2>\n<div class=\"charts\">\n"
+    << heatmap("Original model, clean test set", names,
+               confusion(in.clean, names.size(), "clean_metrics"));
+  if (in.final_clean) {
+    h << heatmap(std::string(retrained ? "Defended" : "Final") + " model, clean test set", names,
+                 confusion(*in.final_clean, names.size(), "final_clean_metrics"));
+  }
+  h << "</div>\n";
+
+  h << "<h2>Detection</h2>\n";
+  std::vector<std::pair<std::string, std::string>> detection_rows;
+  flatten(in.detection, "", 0, detection_rows);
+  h << html_table(detection_rows);
+
+  h << "<h2>Settings</h2>\n";
+  std::vector<std::pair<std::string, std::string>> settings;
+  settings.emplace_back("original model sha256", original);
+  flatten(in.clean["model"].value("training", Json()), "original training", 1, settings);
+  flatten(in.attacked["dataset"]["provenance"].value("attack", Json()), "attack at inference", 1,
+          settings);
+  if (have_final) {
+    settings.emplace_back("final model sha256", final_sha);
+    if (retrained) {
+      flatten(in.final_clean ? in.final_clean->at("model").value("training", Json()) : Json(),
+              "defence training", 1, settings);
+    }
+    if (in.final_pgd) flatten(in.final_pgd->value("attack", Json()), "final PGD evaluation", 1, settings);
+  }
+  flatten(in.clean["dataset"].value("provenance", Json()), "test set", 1, settings);
+  h << html_table(settings) << "</body>\n</html>\n";
+
+  // --- Markdown.
+  std::ostringstream md;
+  md << "# " << in.title << "\n\n" << outcome << "\n\n"
+     << "| model | inputs | accuracy |\n|---|---|---:|\n"
+     << "| original | clean | " << pct(clean_acc) << " |\n"
+     << "| original | FGSM (crafted on it) | " << pct(attacked_acc) << " |\n";
+  if (have_final) {
+    md << "| " << fin << " | clean | " << pct(final_clean) << " |\n"
+       << "| " << fin << " | white-box FGSM | " << pct(final_fgsm) << " |\n"
+       << "| " << fin << " | transfer FGSM | " << pct(final_transfer) << " |\n"
+       << "| " << fin << " | white-box " << pgd_label << " | " << pct(final_pgd) << " |\n";
+  }
+  if (!sweep.empty()) {
+    md << "\n| eps |";
+    for (const auto& s : sweep) md << ' ' << s.name << " |";
+    md << "\n|---:|";
+    for (size_t k = 0; k < sweep.size(); ++k) md << "---:|";
+    md << '\n';
+    for (size_t i = 0; i < eps.size(); ++i) {
+      md << "| " << eps_labels[i] << " |";
+      for (const auto& s : sweep) md << ' ' << pct(s.y[i]) << " |";
+      md << '\n';
+    }
+  }
+  md << "\nModels: original `" << short_sha(original) << "`"
+     << (have_final ? ", " + fin + " `" + short_sha(final_sha) + "`" : std::string()) << ".\n";
+  return {h.str(), md.str()};
+}
+
+namespace {
+
+std::optional<Json> read_optional(const std::filesystem::path& p, const std::string& what) {
+  if (p.empty()) return std::nullopt;
+  return io::read_json(p, what);
+}
+
+void run(const Options& o) {
+  Inputs in;
+  in.title = o.title;
+  in.clean = io::read_json(o.clean_metrics, "clean_metrics");
+  in.attacked = io::read_json(o.attacked_metrics, "attacked_metrics");
+  in.detection = io::read_json(o.detection_report, "detection_report");
+  in.final_clean = read_optional(o.final_clean_metrics, "final_clean_metrics");
+  in.final_fgsm = read_optional(o.final_fgsm_metrics, "final_fgsm_metrics");
+  in.final_transfer = read_optional(o.final_transfer_metrics, "final_transfer_metrics");
+  in.final_pgd = read_optional(o.final_pgd_metrics, "final_pgd_metrics");
+  const Rendered r = render(in);
+  io::write_atomically(o.report, r.html, "report");
+  io::write_atomically(o.summary, r.markdown, "summary");
+  log::info("report: ", o.report.string(), " (", r.html.size() / 1024, " KiB), summary: ",
+            o.summary.string());
+}
+
+}  // namespace
+
+const cli::Spec<Options>& spec() {
+  static const auto s =
+      cli::Spec<Options>("report",
+                         "Gather one run's metrics into an HTML report (inline SVG charts: "
+                         "accuracy evolution, confusion matrices, robust accuracy against eps; "
+                         "detection and settings) and a Markdown summary.")
+          .input("clean_metrics", &Options::clean_metrics, cli::types::kMetrics,
+                 "evaluate metrics of the original model on clean data (with its eps sweep).")
+          .input("attacked_metrics", &Options::attacked_metrics, cli::types::kMetrics,
+                 "evaluate metrics of the original model on the FGSM set crafted on it.")
+          .input("detection_report", &Options::detection_report, cli::types::kMetrics,
+                 "detect-degradation's report.")
+          .input("final_clean_metrics", &Options::final_clean_metrics, cli::types::kMetrics,
+                 "evaluate metrics of the final model (defended, or the original when kept) on "
+                 "clean data.", true)
+          .input("final_fgsm_metrics", &Options::final_fgsm_metrics, cli::types::kMetrics,
+                 "... under white-box FGSM.", true)
+          .input("final_transfer_metrics", &Options::final_transfer_metrics, cli::types::kMetrics,
+                 "... on the FGSM set crafted on the original model.", true)
+          .input("final_pgd_metrics", &Options::final_pgd_metrics, cli::types::kMetrics,
+                 "... under white-box PGD (with its eps sweep).", true)
+          .output("report", &Options::report, cli::types::kHtml,
+                  "Self-contained HTML page (no scripts, no network), shown by the KFP UI.")
+          .output("summary", &Options::summary, cli::types::kMarkdown, "Markdown summary table.")
+          .param("title", &Options::title, "Title of the report.")
+          .common(false)
+          .run(&run);
+  return s;
+}
+
+}  // namespace advkfp::report

@@ -1,0 +1,38 @@
+// report: one run's metrics -> a self-contained HTML page (KFP system.HTML) and a Markdown summary.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/spec.h"
+
+namespace advkfp::report {
+
+struct Options : cli::CommonOptions {
+  std::filesystem::path clean_metrics, attacked_metrics, detection_report;
+  std::filesystem::path final_clean_metrics, final_fgsm_metrics, final_transfer_metrics,
+      final_pgd_metrics;
+  std::filesystem::path report, summary;
+  std::string title = "Adversarial robustness report";
+};
+
+const cli::Spec<Options>& spec();
+
+/// What a report is made from, read from the inputs (final_* absent when not given).
+struct Inputs {
+  std::string title;
+  nlohmann::json clean, attacked, detection;
+  std::optional<nlohmann::json> final_clean, final_fgsm, final_transfer, final_pgd;
+};
+
+struct Rendered {
+  std::string html, markdown;
+};
+
+/// Builds both documents. Throws advkfp::Error naming the input whose content does not fit
+/// (a missing accuracy, a confusion matrix of the wrong size, ...).
+Rendered render(const Inputs& in);
+
+}  // namespace advkfp::report

@@ -1,0 +1,126 @@
+// The report: what it says for a defended and a kept model, that it is self-contained, and that
+// inputs which do not belong together are refused with the input named.
+#include <catch2/catch.hpp>
+
+#include "common/error.h"
+#include "report.h"
+
+using namespace advkfp;
+using nlohmann::json;
+
+namespace {
+
+// An evaluate metrics document: accuracy, model identity, a diagonal-heavy confusion matrix.
+json metrics(const std::string& sha, double accuracy, const json& attack = nullptr) {
+  json m = {{"tool", "evaluate"},
+            {"accuracy", accuracy},
+            {"count", 100},
+            {"class_names", {"a", "b", "c"}},
+            {"confusion_matrix", {{30, 2, 1}, {3, 28, 2}, {1, 1, 32}}},
+            {"model", {{"sha256", sha}, {"training", {{"config", {{"seed", 7}}}}}}},
+            {"dataset", {{"count", 100}, {"provenance", {{"split", "test"}}}}},
+            {"attack", attack}};
+  return m;
+}
+
+json curve(double scale) {
+  json c = json::array();
+  for (const std::string attack : {"fgsm", "pgd"}) {
+    for (double eps : {0.0, 0.1, 0.3}) {
+      c.push_back({{"attack", attack}, {"epsilon", eps},
+                   {"accuracy", scale * (1.0 - eps) * (attack == "pgd" ? 0.9 : 1.0)}});
+    }
+  }
+  return c;
+}
+
+report::Inputs run_inputs(const std::string& final_sha, bool degraded) {
+  report::Inputs in;
+  in.title = "Test <report>";
+  in.clean = metrics("aaaa", 0.9206);
+  in.clean["robustness_curve"] = curve(0.9);
+  in.clean["robustness_curve_count"] = 100;
+  in.attacked = metrics("aaaa", 0.0731);
+  in.attacked["dataset"]["provenance"] = {{"attack", {{"method", "fgsm"}, {"epsilon", 0.15}}}};
+  in.detection = {{"tool", "detect-degradation"}, {"mode", "unlabeled"}, {"degraded", degraded},
+                  {"tests", {{{"name", "ks_max_probability"}, {"p_value", 1e-9}}}}};
+  in.final_clean = metrics(final_sha, 0.8816);
+  in.final_fgsm = metrics(final_sha, 0.6541, {{"method", "fgsm"}, {"epsilon", 0.15}});
+  in.final_transfer = metrics(final_sha, 0.7446);
+  in.final_pgd = metrics(final_sha, 0.5509, {{"method", "pgd"}, {"epsilon", 0.15}, {"steps", 20}});
+  (*in.final_pgd)["robustness_curve"] = curve(0.8);
+  return in;
+}
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a defended run: evolution, curves, both confusion matrices, numbers and settings",
+          "[unit][report]") {
+  const auto r = report::render(run_inputs("bbbb", true));
+  // Accuracy evolution (line + bars), robustness curve, two confusion matrices.
+  CHECK(count(r.html, "<svg") == 5);
+  CHECK_THAT(r.html, Catch::Contains("Degradation detected (unlabeled check)"));
+  CHECK_THAT(r.html, Catch::Contains("trained from aaaa"));
+  for (const char* v : {"92.06%", "7.31%", "88.16%", "65.41%", "74.46%", "55.09%"}) {
+    CHECK_THAT(r.html, Catch::Contains(v));
+  }
+  CHECK_THAT(r.html, Catch::Contains("defended, PGD"));
+  CHECK_THAT(r.html, Catch::Contains("Test &lt;report&gt;"));        // escaped
+  CHECK_THAT(r.html, Catch::Contains("ks_max_probability"));          // detection details
+  CHECK_THAT(r.html, Catch::Contains("original training.config.seed"));  // settings
+  // Self-contained: nothing fetched, nothing run.
+  for (const char* bad : {"<script", "src=", "href=", "url(", "@import"}) {
+    CHECK(r.html.find(bad) == std::string::npos);
+  }
+  CHECK_THAT(r.markdown, Catch::Contains("| defended | white-box PGD-20 (eps 0.15) | 55.09% |"));
+  CHECK_THAT(r.markdown, Catch::Contains("| 0.3 | 63.00% | 56.70% | 56.00% | 50.40% |"));
+}
+
+TEST_CASE("a kept model: the report says so and draws no second set of curves",
+          "[unit][report]") {
+  const auto r = report::render(run_inputs("aaaa", false));
+  CHECK_THAT(r.html, Catch::Contains("No degradation detected (unlabeled check); the model aaaa "
+                                     "was kept."));
+  CHECK(r.html.find("defended") == std::string::npos);
+  CHECK_THAT(r.markdown, Catch::Contains("| kept | clean | 88.16% |"));
+  CHECK(count(r.markdown, "\n| 0.1 |") == 1);
+  // Without the final evaluations (a standalone run), the first half still renders.
+  auto partial = run_inputs("aaaa", false);
+  partial.final_clean = partial.final_fgsm = partial.final_transfer = partial.final_pgd =
+      std::nullopt;
+  const auto p = report::render(partial);
+  CHECK(count(p.html, "<svg") == 4);
+  CHECK_THAT(p.html, Catch::Contains("n/a"));
+}
+
+TEST_CASE("inputs that do not belong together are refused, naming the input", "[unit][report]") {
+  auto in = run_inputs("bbbb", true);
+  in.attacked["model"]["sha256"] = "cccc";
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("attacked_metrics: evaluates model cccc"));
+
+  in = run_inputs("bbbb", true);
+  (*in.final_transfer)["model"]["sha256"] = "dddd";
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_transfer_metrics"));
+
+  in = run_inputs("bbbb", true);
+  in.clean["confusion_matrix"] = {{1, 2, 3}, {4, 5, 6}};
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("clean_metrics: confusion_matrix is not 3 x 3"));
+
+  in = run_inputs("bbbb", true);
+  in.detection.erase("degraded");
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("detection_report"));
+
+  in = run_inputs("bbbb", true);
+  (*in.final_pgd)["robustness_curve"][1].erase("accuracy");
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_pgd_metrics: robustness_curve point"));
+
+  in = run_inputs("bbbb", true);
+  in.final_fgsm->erase("accuracy");
+  CHECK_THROWS_AS(report::render(in), Error);
+}
