@@ -88,8 +88,8 @@ TEST_CASE("the IR checker catches misspelt fields and dangling references", "[kf
     CHECK(mentions(kfp::check_pipeline_ir(ir), "unknown placeholder"));
   }
   SECTION("condition reading a parameter the task does not pass") {
-    tasks["condition-1"]["triggerPolicy"]["condition"] =
-        "inputs.parameter_values['pipelinechannel--x'] == true";
+    ir["components"]["comp-condition-branches-1"]["dag"]["tasks"]["condition-2"]["triggerPolicy"]
+      ["condition"] = "inputs.parameter_values['pipelinechannel--x'] == true";
     CHECK(mentions(kfp::check_pipeline_ir(ir), "pipelinechannel--x"));
   }
   SECTION("producer output that does not exist") {
@@ -120,5 +120,27 @@ TEST_CASE("the component checker catches bad placeholders and fields", "[kfp][sc
   SECTION("unknown top-level field") {
     c["implementaton"] = c["implementation"];
     CHECK_FALSE(kfp::check_component_v1(c).empty());
+  }
+}
+
+TEST_CASE("optional inputs: isPresent guards are checked in component YAMLs", "[kfp][schema]") {
+  // report's final_* metrics are optional and passed under {if: {cond: {isPresent: ...}}}.
+  auto c = kfp::load_yaml(kSource / "components/report/component.yaml", "component");
+  CAPTURE(kfp::check_component_v1(c));
+  REQUIRE(kfp::check_component_v1(c).empty());
+  auto& args = c["implementation"]["container"]["args"];
+  SECTION("isPresent on a required input") {
+    args.push_back(Json::parse(
+        R"({"if": {"cond": {"isPresent": "clean_metrics"}, "then": ["--x", {"inputPath": "clean_metrics"}]}})"));
+    CHECK(mentions(kfp::check_component_v1(c), "isPresent on required input 'clean_metrics'"));
+  }
+  SECTION("a guarded item naming an unknown input") {
+    args.push_back(Json::parse(
+        R"({"if": {"cond": {"isPresent": "final_pgd_metrics"}, "then": [{"inputPath": "nope"}]}})"));
+    CHECK(mentions(kfp::check_component_v1(c), "unknown input 'nope'"));
+  }
+  SECTION("malformed guard") {
+    args.push_back(Json::parse(R"({"if": {"cond": {}, "then": []}})"));
+    CHECK(mentions(kfp::check_component_v1(c), "malformed if"));
   }
 }
