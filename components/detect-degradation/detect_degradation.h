@@ -1,16 +1,30 @@
-// detect-degradation: decide whether accuracy dropped more than allowed.
+// detect-degradation: decide whether the model is degraded, from labelled metrics (accuracy drop)
+// or label-free from the model's outputs on incoming inputs (KS tests and feature squeezing).
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "cli/spec.h"
 
 namespace advkfp::detect_degradation {
 
 struct Options : cli::CommonOptions {
-  std::filesystem::path baseline_metrics, current_metrics, degraded, report;
+  std::string mode = "unlabeled";
+  // labeled
+  std::filesystem::path baseline_metrics, current_metrics;
+  // unlabeled
+  std::filesystem::path model, reference, window, calibration_in;
+  // outputs
+  std::filesystem::path degraded, report, calibration;
   double max_absolute_drop = 0.05;
   double max_relative_drop = 0.10;
+  double alpha = 0.01;
+  double fpr = 0.05;
+  int64_t squeeze_bits = 2;
+  int64_t window_size = 0;
+  int64_t consecutive = 1;
+  int64_t batch_size = 256;
 };
 
 const cli::Spec<Options>& spec();

@@ -35,6 +35,7 @@ inline constexpr const char* kFloat = "Float";
 inline constexpr const char* kInteger = "Integer";
 inline constexpr const char* kString = "String";
 inline constexpr const char* kBoolean = "Boolean";
+inline constexpr const char* kArtifact = "Artifact";  ///< only when nothing else fits
 }  // namespace types
 
 /// A value check: returns an error message (without the field name) or nothing.

@@ -127,6 +127,111 @@ TEST_CASE("corrupt and missing inputs fail cleanly", "[e2e][errors]") {
   CHECK(count_entries(out_dir) == 0);
 }
 
+TEST_CASE("detect-degradation rejects bad label-free inputs cleanly", "[e2e][errors]") {
+  Fixture fx;
+  const fs::path out = fx.dir / "out";
+  // The fixture's 64 images are enough to calibrate at fpr 0.1 (5 / 0.1 = 50 needed).
+  const auto detect = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--degraded", (out / "degraded").string(), "--report",
+                             (out / "report.json").string(), "--calibration",
+                             (out / "calibration.json").string(), "--threads", "1"});
+    return run_process(ADVKFP_DETECT_DEGRADATION_EXE, args);
+  };
+  const std::vector<std::string> unlabeled = {"--model", fx.model.string(), "--window",
+                                              fx.data.string(), "--fpr", "0.1"};
+  const auto with = [&](std::vector<std::string> extra) {
+    auto args = unlabeled;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+
+  SECTION("missing reference (and no calibration_in)") {
+    require_failure(detect(unlabeled), 2, "reference: required with --mode unlabeled");
+  }
+  SECTION("missing window and model") {
+    require_failure(detect({"--reference", fx.data.string()}), 2,
+                    "model, window: required with --mode unlabeled");
+  }
+  SECTION("labeled mode without its metrics") {
+    require_failure(detect({"--mode", "labeled"}), 2,
+                    "baseline_metrics, current_metrics: required with --mode labeled");
+  }
+  SECTION("both mode needs the labelled inputs too") {
+    require_failure(detect(with({"--mode", "both", "--reference", fx.data.string()})), 2,
+                    "baseline_metrics, current_metrics: required with --mode both");
+  }
+  SECTION("unknown mode") {
+    require_failure(detect(with({"--mode", "labelled"})), 2, "--mode");
+  }
+  SECTION("corrupt calibration_in") {
+    write_text(fx.dir / "cal.json", "{\"format\": \"advkfp.calibration/v1\", \"fpr\":");
+    require_failure(detect(with({"--calibration-in", (fx.dir / "cal.json").string()})), 1,
+                    "calibration_in: ");
+  }
+  SECTION("calibration_in without its reference samples") {
+    write_text(fx.dir / "cal.json", R"({"format": "advkfp.calibration/v1", "model_sha256": "x"})");
+    require_failure(detect(with({"--calibration-in", (fx.dir / "cal.json").string()})), 1,
+                    "calibration_in: ");
+  }
+  // A valid calibration of the fixture model, written by a successful run.
+  const auto calibrate = [&] {
+    REQUIRE(detect(with({"--reference", fx.data.string()})).exit_code == 0);
+    fs::copy_file(out / "calibration.json", fx.dir / "cal.json");
+    fs::remove_all(out);
+    return (fx.dir / "cal.json").string();
+  };
+  SECTION("calibration_in made for another model") {
+    const auto cal = calibrate();
+    auto other = model::make_paper_cnn(data::fashion_mnist_class_names(), 1);
+    model::save_model(fx.dir / "other", other, "model");
+    auto args = with({"--calibration-in", cal});
+    args[1] = (fx.dir / "other").string();
+    require_failure(detect(args), 1, "calibration_in: made for model sha256");
+  }
+  SECTION("calibration_in made with other settings") {
+    const auto cal = calibrate();
+    require_failure(detect(with({"--calibration-in", cal, "--squeeze-bits", "3"})), 2,
+                    "calibration_in: was made with fpr");
+  }
+  SECTION("alpha and fpr outside (0, 1)") {
+    for (const char* v : {"0", "1", "1.5", "-0.1"}) {
+      require_failure(detect(with({"--reference", fx.data.string(), "--alpha", v})), 2,
+                      "alpha: ");
+      require_failure(detect({"--model", fx.model.string(), "--window", fx.data.string(),
+                              "--reference", fx.data.string(), "--fpr", v}),
+                      2, "fpr: ");
+    }
+  }
+  SECTION("window_size, consecutive and squeeze_bits out of range") {
+    require_failure(detect(with({"--reference", fx.data.string(), "--window-size", "-1"})), 2,
+                    "window_size: ");
+    require_failure(detect(with({"--reference", fx.data.string(), "--consecutive", "0"})), 2,
+                    "consecutive: ");
+    require_failure(detect(with({"--reference", fx.data.string(), "--squeeze-bits", "9"})), 2,
+                    "squeeze_bits: ");
+  }
+  SECTION("reference too small for the false-positive rate") {
+    require_failure(detect({"--model", fx.model.string(), "--window", fx.data.string(),
+                            "--reference", fx.data.string(), "--fpr", "0.05"}),
+                    1, "reference: 64 inputs are too few to calibrate at fpr 0.05");
+  }
+  SECTION("missing reference folder") {
+    require_failure(detect(with({"--reference", (fx.dir / "none").string()})), 1,
+                    "reference: ");
+  }
+  SECTION("window of the wrong image shape") {
+    data::Dataset small;
+    small.images = torch::rand({8, 1, 14, 14});
+    small.class_names = data::fashion_mnist_class_names();
+    data::save_dataset(fx.dir / "small", small, data::ImageEncoding::kFloat32, "small");
+    auto args = with({"--reference", fx.data.string()});
+    args[3] = (fx.dir / "small").string();
+    require_failure(detect(args), 1, "window: images are 1x14x14 but the model expects 1x28x28");
+  }
+  // Whatever failed, nothing was written: no output file, no temporary leftovers.
+  CHECK(count_entries(out) == 0);
+}
+
 TEST_CASE("a failing pgd-train leaves no partial model folder", "[e2e][errors]") {
   Fixture fx;
   const auto out = fx.dir / "out";

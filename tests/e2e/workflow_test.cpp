@@ -1,5 +1,6 @@
 // The whole workflow through the real binaries on a 2000-image Fashion-MNIST slice:
 // train -> evaluate -> fgsm-attack -> evaluate -> detect-degradation -> pgd-train -> evaluate.
+#include "data/dataset.h"
 #include "e2e/e2e.h"
 #include "io/json.h"
 
@@ -49,14 +50,52 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
   CHECK(fgsm["adversarial_accuracy"].get<double>() == Approx(attacked));
   CHECK(fgsm["perturbation"]["linf_max"].get<double>() <= 0.15 + 1e-6);
 
-  ok(ADVKFP_DETECT_DEGRADATION_EXE, {"--baseline-metrics", p("clean.json"), "--current-metrics",
-                                     p("attacked.json"), "--degraded", p("degraded"), "--report",
-                                     p("report.json")});
+  ok(ADVKFP_DETECT_DEGRADATION_EXE,
+     {"--mode", "labeled", "--baseline-metrics", p("clean.json"), "--current-metrics",
+      p("attacked.json"), "--degraded", p("degraded"), "--report", p("report.json")});
   CHECK(read_text(dir / "degraded") == "true");
   ok(ADVKFP_DETECT_DEGRADATION_EXE,
-     {"--baseline-metrics", p("clean.json"), "--current-metrics", p("clean.json"), "--degraded",
-      p("same"), "--report", p("same.json"), "--max-absolute-drop", "0"});
+     {"--mode", "labeled", "--baseline-metrics", p("clean.json"), "--current-metrics",
+      p("clean.json"), "--degraded", p("same"), "--report", p("same.json"), "--max-absolute-drop",
+      "0"});
   CHECK(read_text(dir / "same") == "false");
+
+  // Without labels: a clean reference held out from the test set (t10k 500..1499), the attacked
+  // set stripped of its labels as the window.
+  data::save_dataset(dir / "reference", fashion_slice("t10k", 1500).slice(500, 1000),
+                     data::ImageEncoding::kUint8, "reference");
+  auto stream = data::load_dataset(dir / "adv", "adv");
+  stream.labels = torch::Tensor();
+  data::save_dataset(dir / "unlabelled_adv", stream, data::ImageEncoding::kFloat32, "adv");
+  ok(ADVKFP_DETECT_DEGRADATION_EXE,
+     {"--model", p("model"), "--reference", p("reference"), "--window", p("unlabelled_adv"),
+      "--degraded", p("u_adv"), "--report", p("u_adv.json"), "--calibration", p("cal.json")});
+  CHECK(read_text(dir / "u_adv") == "true");
+  const auto u = io::read_json(dir / "u_adv.json", "r");
+  CHECK(u["mode"] == "unlabeled");
+  CHECK(u["unlabeled"]["windows"][0]["count"] == 500);
+  CHECK(u["unlabeled"]["windows"][0]["squeeze"]["flagged_count"].get<int>() > 25);
+  CHECK(io::read_json(dir / "cal.json", "c")["reference_count"] == 1000);
+  // The clean test set, judged with the saved calibration in windows of 250, two bad ones in a
+  // row needed: not degraded. (A single clean window fires by chance up to about 2 * alpha of the
+  // time; on this seed the first does, with 24 of 250 flagged where 12.5 are expected.)
+  ok(ADVKFP_DETECT_DEGRADATION_EXE,
+     {"--model", p("model"), "--calibration-in", p("cal.json"), "--window", p("test"),
+      "--window-size", "250", "--consecutive", "2", "--degraded", p("u_clean"), "--report",
+      p("u_clean.json")});
+  CHECK(read_text(dir / "u_clean") == "false");
+  const auto uc = io::read_json(dir / "u_clean.json", "r")["unlabeled"];
+  CHECK(uc["window_count"] == 2);
+  CHECK(uc["longest_bad_run"].get<int>() < 2);
+  // both: the labelled rule sees no drop, the label-free one sees the attack.
+  ok(ADVKFP_DETECT_DEGRADATION_EXE,
+     {"--mode", "both", "--baseline-metrics", p("clean.json"), "--current-metrics",
+      p("clean.json"), "--model", p("model"), "--calibration-in", p("cal.json"), "--window",
+      p("adv"), "--degraded", p("both"), "--report", p("both.json")});
+  CHECK(read_text(dir / "both") == "true");
+  const auto b = io::read_json(dir / "both.json", "r");
+  CHECK(b["labeled_degraded"] == false);
+  CHECK(b["unlabeled_degraded"] == true);
 
   ok(ADVKFP_PGD_TRAIN_EXE, {"--model", p("model"), "--dataset", p("train"), "--robust-model",
                             p("robust"), "--metrics", p("pgd.json"), "--epochs", "2",

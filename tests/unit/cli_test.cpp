@@ -85,6 +85,7 @@ TEST_CASE("detect-degradation runs in-process and writes true/false", "[unit][cl
   io::write_json(dir / "base.json", {{"accuracy", 0.9}}, "t");
   io::write_json(dir / "cur.json", {{"accuracy", 0.2}}, "t");
   detect_degradation::Options o;
+  o.mode = "labeled";
   o.baseline_metrics = dir / "base.json";
   o.current_metrics = dir / "cur.json";
   o.degraded = dir / "out" / "degraded";
@@ -121,9 +122,10 @@ TEST_CASE("under KFP, tools write ExecutorOutput with metadata and typed paramet
         {"parameters", {{"degraded", {{"outputFile", degraded.string()}}}}},
         {"outputFile", out_file.string()}}}};
   REQUIRE(call(detect_degradation::spec(),
-               {"--baseline-metrics", (dir / "base.json").string(), "--current-metrics",
-                (dir / "cur.json").string(), "--degraded", degraded.string(), "--report",
-                report.string(), "--executor-input", executor_input.dump()}) == cli::kExitOk);
+               {"--mode", "labeled", "--baseline-metrics", (dir / "base.json").string(),
+                "--current-metrics", (dir / "cur.json").string(), "--degraded", degraded.string(),
+                "--report", report.string(), "--executor-input", executor_input.dump()}) ==
+          cli::kExitOk);
   const auto eo = io::read_json(out_file, "executor output");
   CHECK(eo["parameterValues"]["degraded"] == true);
   const auto& art = eo["artifacts"]["report"]["artifacts"][0];
@@ -132,9 +134,9 @@ TEST_CASE("under KFP, tools write ExecutorOutput with metadata and typed paramet
   CHECK(art["metadata"]["current_accuracy"].get<double>() == Approx(0.3));
   // A malformed executor input is a usage error, before any work.
   CHECK(call(detect_degradation::spec(),
-             {"--baseline-metrics", (dir / "base.json").string(), "--current-metrics",
-              (dir / "cur.json").string(), "--degraded", degraded.string(), "--report",
-              report.string(), "--executor-input", "{not json"}) == cli::kExitUsage);
+             {"--mode", "labeled", "--baseline-metrics", (dir / "base.json").string(),
+              "--current-metrics", (dir / "cur.json").string(), "--degraded", degraded.string(),
+              "--report", report.string(), "--executor-input", "{not json"}) == cli::kExitUsage);
 }
 
 TEST_CASE("component specs follow the tool's flags", "[unit][cli][kfp]") {

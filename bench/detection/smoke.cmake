@@ -1,0 +1,49 @@
+# CTest bench.detection: bench-detection end to end on a tiny slice, so CI keeps it working.
+# prepare-data (2000 train / 600 test images) -> train (2 epochs) -> bench-detection (300 reference
+# images, windows of 50 and 150, 10 windows per cell), then checks the JSON has every cell.
+#   cmake -DBIN=<build/bin> -DWORK=<scratch dir> [-DDATA=<fashion-mnist dir>] -P smoke.cmake
+foreach(v BIN WORK)
+  if(NOT ${v})
+    message(FATAL_ERROR "smoke.cmake: -D${v}= is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+
+function(step)
+  execute_process(COMMAND ${ARGN} --threads 1 RESULT_VARIABLE rc ERROR_VARIABLE err
+                  OUTPUT_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${err}")
+  endif()
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+set(source)
+if(DATA)
+  set(source --source-uri ${DATA})
+endif()
+step(${BIN}/prepare-data --train-dataset ${WORK}/train --test-dataset ${WORK}/test
+     --train-limit 2000 --test-limit 600 ${source})
+step(${BIN}/train --dataset ${WORK}/train --model ${WORK}/model --metrics ${WORK}/train.json
+     --epochs 2 --seed 1 --log-every 0)
+step(${BIN}/bench-detection --model ${WORK}/model --dataset ${WORK}/test
+     --results ${WORK}/results.json --reference-count 300 --window-sizes 50,150 --trials 10
+     --epsilons 0.1 --fractions 0.5,1 --pgd-steps 3 --seed 2)
+message(STATUS "${step_output}")
+
+file(READ ${WORK}/results.json json)
+string(JSON cells LENGTH "${json}" cells)
+# (clean + 5 benign shifts + 2 attacks x 1 eps x 2 fractions = 10 rows) x 2 window sizes
+if(NOT cells EQUAL 20)
+  message(FATAL_ERROR "results.json has ${cells} cells, expected 20")
+endif()
+foreach(i RANGE 19)
+  string(JSON rate GET "${json}" cells ${i} alarm_rate)
+  if(rate LESS 0 OR rate GREATER 1)
+    message(FATAL_ERROR "cell ${i}: alarm_rate ${rate} is not a rate")
+  endif()
+endforeach()
+if(NOT step_output MATCHES "\\| FGSM eps 0.1 \\| 100.0% \\|")
+  message(FATAL_ERROR "the table has no full-window FGSM row:\n${step_output}")
+endif()

@@ -1,0 +1,256 @@
+// Label-free detection: KS and binomial tests against known values, squeezers, calibration at the
+// requested false-positive rate, window decisions, hysteresis, calibration artifacts.
+#include "detection/detection.h"
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "attacks/attacks.h"
+#include "common/error.h"
+#include "io/json.h"
+#include "support/helpers.h"
+
+using namespace advkfp;
+using namespace advkfp::detection;
+
+namespace {
+
+std::vector<double> range(int from, int to) {  // from, from+1, ..., to-1
+  std::vector<double> v;
+  for (int i = from; i < to; ++i) v.push_back(i);
+  return v;
+}
+
+// A fixed model and its scores on t10k slices, shared by the tests below.
+struct Scored {
+  model::Classifier& net = test::small_trained_model();
+  data::Dataset data = test::fashion_slice("t10k", 2000);
+  Scores reference = score_inputs(net, data.slice(0, 1000).images, 4, 250);
+  Scores held_out = score_inputs(net, data.slice(1000, 1000).images, 4, 250);
+  static Scored& get() {
+    static Scored s;
+    return s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Kolmogorov survival function matches tabulated values", "[unit][detection]") {
+  // Kolmogorov distribution table values (Smirnov 1948; Massey 1951): P(K > 1.2239) = 0.10,
+  // P(K > 1.3581) = 0.05, P(K > 1.6276) = 0.01, and P(K > 1) = 0.2700, P(K > 0.5) = 0.9639. The
+  // extra digits are the series 2 sum (-1)^(j-1) exp(-2 j^2 l^2) summed to 200 terms in Python.
+  CHECK(kolmogorov_q(1.0) == Approx(0.26999967167735456).epsilon(1e-12));
+  CHECK(kolmogorov_q(0.5) == Approx(0.9639452436648751).epsilon(1e-12));
+  CHECK(kolmogorov_q(1.2239) == Approx(0.0999744927117977).epsilon(1e-10));
+  CHECK(kolmogorov_q(1.3581) == Approx(0.0499996304316674).epsilon(1e-10));
+  CHECK(kolmogorov_q(1.6276) == Approx(0.010001537333060776).epsilon(1e-10));
+  CHECK(kolmogorov_q(0.0) == 1.0);
+  CHECK(kolmogorov_q(10.0) == Approx(0.0).margin(1e-80));
+}
+
+TEST_CASE("two-sample KS statistic and p-value", "[unit][detection]") {
+  // Hand-computed D: disjoint samples; interleaved samples (max gap 0.5 at x = 2, 3 and 4).
+  CHECK(ks_two_sample({1, 2, 3, 4, 5}, {6, 7, 8}).statistic == 1.0);
+  CHECK(ks_two_sample({1, 2, 3, 4}, {2.5, 3.5, 5, 6}).statistic == 0.5);
+  CHECK(ks_two_sample({4, 3, 2, 1}, {6, 5, 3.5, 2.5}).statistic == 0.5);  // order does not matter
+  // Ties step both CDFs together: F_a(1) = 0.5, F_b(1) = 0.25, both 1 at 2, so D = 0.25 (a walk
+  // that steps through tied values one sample at a time would report 0.5).
+  CHECK(ks_two_sample({1, 1, 2, 2}, {1, 2, 2, 2}).statistic == 0.25);
+  CHECK(ks_two_sample({1, 2, 3}, {1, 2, 3}).statistic == 0.0);
+  CHECK(ks_two_sample({1, 2, 3}, {1, 2, 3}).p_value == 1.0);
+  // n = m = 50, shifted by 15: D = 0.3, ne = 25, lambda = (5 + 0.12 + 0.11 / 5) * 0.3 = 1.5426;
+  // p = Q(1.5426) = 0.017144412343195865 (Numerical Recipes 3rd ed. eq. 14.3.18 with Stephens'
+  // correction, evaluated in Python as above).
+  const auto r = ks_two_sample(range(0, 50), range(15, 65));
+  CHECK(r.statistic == Approx(0.3).epsilon(1e-12));
+  CHECK(r.p_value == Approx(0.017144412343195865).epsilon(1e-9));
+  // The pre-sorted entry point gives the same answer.
+  const auto s = ks_two_sample_sorted(range(0, 50), range(15, 65));
+  CHECK(s.statistic == r.statistic);
+  CHECK(s.p_value == r.p_value);
+  CHECK_THROWS_AS(ks_two_sample({}, {1.0}), Error);
+}
+
+TEST_CASE("KS p-values under the null reject at most alpha of the time", "[unit][detection]") {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  int rejected = 0;
+  const int trials = 2000;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<double> a(300), b(100);
+    for (auto& x : a) x = normal(rng);
+    for (auto& x : b) x = normal(rng);
+    rejected += ks_two_sample(a, b).p_value < 0.05;
+  }
+  // The asymptotic p-value is slightly conservative at these sizes: about 4-5% rejections.
+  CHECK(rejected > 0.03 * trials);
+  CHECK(rejected < 0.06 * trials);
+  // And a real shift of 0.5 sd is found nearly always.
+  std::vector<double> a(300), b(100);
+  for (auto& x : a) x = normal(rng);
+  for (auto& x : b) x = normal(rng) + 0.5;
+  CHECK(ks_two_sample(a, b).p_value < 1e-3);
+}
+
+TEST_CASE("exact binomial upper tail", "[unit][detection]") {
+  // By hand: P(X >= 8 | 10, 1/2) = (45 + 10 + 1) / 1024; P(X >= 1 | 20, 0.05) = 1 - 0.95^20;
+  // P(X >= 3 | 5, 0.2) = 10 * 0.008 * 0.64 + 5 * 0.0016 * 0.8 + 0.00032.
+  CHECK(binomial_upper_tail(8, 10, 0.5) == Approx(56.0 / 1024).epsilon(1e-12));
+  CHECK(binomial_upper_tail(1, 20, 0.05) == Approx(1 - std::pow(0.95, 20)).epsilon(1e-12));
+  CHECK(binomial_upper_tail(3, 5, 0.2) == Approx(0.05792).epsilon(1e-12));
+  // Exact rational sums in Python (fractions.Fraction, math.comb).
+  CHECK(binomial_upper_tail(11, 100, 0.05) == Approx(0.0114724100674847).epsilon(1e-10));
+  CHECK(binomial_upper_tail(75, 1000, 0.05) == Approx(0.0004113434417590711).epsilon(1e-9));
+  CHECK(binomial_upper_tail(0, 10, 0.3) == 1.0);
+  CHECK(binomial_upper_tail(11, 10, 0.3) == 0.0);
+  CHECK_THROWS_AS(binomial_upper_tail(1, 10, 1.5), Error);
+  CHECK(bonferroni(0.004, 2) == 0.008);
+  CHECK(bonferroni(0.7, 2) == 1.0);
+}
+
+TEST_CASE("threshold at fpr leaves at most fpr * n scores above it", "[unit][detection]") {
+  auto scores = range(1, 101);  // 1..100
+  std::shuffle(scores.begin(), scores.end(), std::mt19937(1));
+  CHECK(threshold_at_fpr(scores, 0.05) == 95);  // 96..100 lie above: exactly 5
+  CHECK(threshold_at_fpr(scores, 0.10) == 90);
+  CHECK(threshold_at_fpr(scores, 0.001) == 100);  // none may lie above
+  CHECK_THROWS_AS(threshold_at_fpr(scores, 0.0), Error);
+  CHECK_THROWS_AS(threshold_at_fpr({}, 0.05), Error);
+}
+
+TEST_CASE("squeezers: bit depth and 2x2 median", "[unit][detection]") {
+  auto x = torch::tensor({0.1f, 0.4f, 0.6f, 0.95f}).view({1, 1, 2, 2});
+  CHECK(
+      torch::equal(reduce_bit_depth(x, 1), torch::tensor({0.f, 0.f, 1.f, 1.f}).view({1, 1, 2, 2})));
+  // 2 bits: levels 0, 1/3, 2/3, 1.
+  CHECK(torch::allclose(reduce_bit_depth(x, 2),
+                        torch::tensor({0.f, 1 / 3.f, 2 / 3.f, 1.f}).view({1, 1, 2, 2})));
+  CHECK_THROWS_AS(reduce_bit_depth(x, 0), Error);
+  // [[1,2],[3,4]] padded up and left by replication is [[1,1,2],[1,1,2],[3,3,4]]; windows
+  // {1,1,1,1} {1,2,1,2} {1,1,3,3} {1,2,3,4} -> upper middles 1, 2, 3, 3.
+  auto m = median_filter_2x2(torch::tensor({1.f, 2.f, 3.f, 4.f}).view({1, 1, 2, 2}));
+  CHECK(torch::equal(m, torch::tensor({1.f, 2.f, 3.f, 3.f}).view({1, 1, 2, 2})));
+  // An isolated bright pixel (salt noise) is removed.
+  auto salt = torch::zeros({1, 1, 4, 4});
+  salt[0][0][1][1] = 1;
+  CHECK(median_filter_2x2(salt).max().item<float>() == 0.f);
+}
+
+TEST_CASE("scores are probabilities, entropies and L1 distances", "[unit][detection]") {
+  const auto& s = Scored::get();
+  REQUIRE(s.reference.size() == 1000);
+  for (int64_t i = 0; i < s.reference.size(); ++i) {
+    const auto k = static_cast<size_t>(i);
+    CHECK(s.reference.max_probability[k] >= 0.1 - 1e-12);
+    CHECK(s.reference.max_probability[k] <= 1.0);
+    CHECK(s.reference.entropy[k] >= 0.0);
+    CHECK(s.reference.entropy[k] <= std::log(10.0) + 1e-9);
+    CHECK(s.reference.squeeze[k] == std::max(s.reference.bit_depth[k], s.reference.median[k]));
+    CHECK(s.reference.squeeze[k] <= 2.0);
+  }
+  // Batching does not change the scores.
+  auto& net = test::small_trained_model();
+  const auto again = score_inputs(net, s.data.slice(0, 1000).images, 4, 1000);
+  CHECK(again.entropy == s.reference.entropy);
+}
+
+TEST_CASE("calibration hits the requested FPR on held-out clean data", "[unit][detection]") {
+  const auto& s = Scored::get();
+  for (const double fpr : {0.05, 0.1}) {
+    const auto c = calibrate(s.reference, "ab", fpr, 4);
+    int64_t flagged = 0;
+    for (double v : s.held_out.squeeze) flagged += v > c.threshold;
+    const double rate = static_cast<double>(flagged) / s.held_out.size();
+    INFO("fpr " << fpr << ": held-out rate " << rate);
+    // Sampling error of the threshold (1000 reference inputs) and of the rate (1000 held out):
+    // about 0.01 at fpr 0.05; 0.03 is three of those.
+    CHECK(std::abs(rate - fpr) < 0.03);
+  }
+  // Too few reference inputs for the rate: 5 / 0.05 = 100 needed.
+  CHECK_THROWS_WITH(calibrate(s.reference.slice(0, 99), "ab", 0.05, 4),
+                    Catch::Contains("reference: 99 inputs are too few"));
+}
+
+TEST_CASE("an FGSM window fires and a clean window does not", "[unit][detection]") {
+  const auto& s = Scored::get();
+  auto& net = test::small_trained_model();
+  const auto c = calibrate(s.reference, "ab", 0.05, 4);
+  const auto window = s.data.slice(1000, 500);
+  const auto clean = decide_window(c, s.held_out.slice(0, 500), 0.01);
+  INFO(clean.reasons[0] << "\n" << clean.reasons[1] << "\n" << clean.reasons[2]);
+  CHECK_FALSE(clean.degraded);
+  const auto adv = attacks::attack_all(net, window.images, torch::Tensor(), attacks::AttackConfig{},
+                                       250, 0, 0);  // FGSM eps 0.15
+  const auto attacked = decide_window(c, score_inputs(net, adv, 4, 250), 0.01, 1000);
+  INFO(attacked.reasons[0] << "\n" << attacked.reasons[1] << "\n" << attacked.reasons[2]);
+  CHECK(attacked.degraded);
+  // Flagged indices are reported in the caller's numbering and are the inputs above threshold.
+  REQUIRE_FALSE(attacked.flagged.empty());
+  CHECK(attacked.flagged.front() >= 1000);
+  CHECK(attacked.flagged_count == static_cast<int64_t>(attacked.flagged.size()));
+}
+
+TEST_CASE("hysteresis fires only after K bad windows in a row", "[unit][detection]") {
+  CHECK(first_alarm({true, false, true, true, false}, 1) == 0);
+  CHECK(first_alarm({true, false, true, true, false}, 2) == 3);
+  CHECK_FALSE(first_alarm({true, false, true, true, false}, 3).has_value());
+  CHECK_FALSE(first_alarm({}, 1).has_value());
+
+  // A stream: clean, attacked, clean, attacked, attacked (200 inputs each).
+  const auto& s = Scored::get();
+  auto& net = test::small_trained_model();
+  attacks::AttackConfig fgsm;
+  fgsm.epsilon = 0.15;
+  const auto adv = score_inputs(
+      net,
+      attacks::attack_all(net, s.data.slice(1000, 600).images, torch::Tensor(), fgsm, 200, 0, 0), 4,
+      200);
+  Scores stream = s.held_out.slice(0, 200);
+  for (int64_t i = 0; i < 200; ++i) stream.push_back(adv, i);
+  for (int64_t i = 200; i < 400; ++i) stream.push_back(s.held_out, i);
+  for (int64_t i = 200; i < 600; ++i) stream.push_back(adv, i);
+  const auto c = calibrate(s.reference, "ab", 0.05, 4);
+  const auto k2 = decide_stream(c, stream, 0.01, 200, 2);
+  REQUIRE(k2.windows.size() == 5);
+  CHECK(k2.windows[2].offset == 400);
+  CHECK(k2.bad_windows == 3);
+  CHECK(k2.longest_bad_run == 2);
+  CHECK(k2.degraded);
+  CHECK(k2.alarm_window == 4);
+  CHECK(decide_stream(c, stream, 0.01, 200, 1).alarm_window == 1);
+  CHECK_FALSE(decide_stream(c, stream, 0.01, 200, 3).degraded);
+  // window_size 0: the whole stream is one window; a short last window is still decided.
+  CHECK(decide_stream(c, stream, 0.01, 0, 1).windows.size() == 1);
+  CHECK(decide_stream(c, stream, 0.01, 300, 1).windows.back().count == 100);
+}
+
+TEST_CASE("calibration round-trips through JSON and refuses another model", "[unit][detection]") {
+  const auto& s = Scored::get();
+  const std::string sha(64, 'a');
+  const auto c = calibrate(s.reference, sha, 0.05, 4);
+  test::TempDir dir;
+  save_calibration(dir / "cal.json", c, "calibration");
+  const auto back = load_calibration(dir / "cal.json", "calibration_in");
+  CHECK(back.model_sha256 == sha);
+  CHECK(back.fpr == c.fpr);
+  CHECK(back.squeeze_bits == c.squeeze_bits);
+  CHECK(back.threshold == c.threshold);
+  CHECK(back.reference_max_probability == c.reference_max_probability);
+  CHECK(back.reference_entropy == c.reference_entropy);
+  const auto w = s.held_out.slice(0, 300);
+  CHECK(decide_window(back, w, 0.01).p_entropy == decide_window(c, w, 0.01).p_entropy);
+
+  CHECK_NOTHROW(check_same_model(back, sha, "calibration_in"));
+  CHECK_THROWS_WITH(check_same_model(back, std::string(64, 'b'), "calibration_in"),
+                    Catch::Contains("calibration_in: made for model sha256 aaaaaaaaaaaa"));
+
+  auto j = to_json(c);
+  j["reference"]["entropy"].erase(0);
+  CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"),
+                    Catch::Contains("reference samples do not hold"));
+  j = to_json(c);
+  j["fpr"] = 1.5;
+  CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"), Catch::Contains("fpr"));
+  CHECK_THROWS_WITH(calibration_from_json(uncalibrated_json("mode labeled"), "calibration_in"),
+                    Catch::Contains("holds no calibration (mode labeled)"));
+}
