@@ -82,8 +82,11 @@ void run(const Options& o) {
                 {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}}};
   // The training history stays with the model; its settings say what was evaluated.
   if (m["model"].contains("training")) {
-    const io::Json training = m["model"]["training"];
-    m["model"]["training"] = {{"config", training.value("config", io::Json::object())}};
+    io::Json& training = m["model"]["training"];
+    training.erase("history");
+    if (training.contains("dataset")) {
+      training["dataset"] = {{"count", training["dataset"].value("count", io::Json())}};
+    }
   }
   auto clean = metrics::evaluate(net, ds.images, ds.labels, o.batch_size);
   metrics::Evaluation reported = clean;

@@ -112,9 +112,9 @@ std::string attack_label(const Json& m) {
 // Scalars of a JSON tree as dotted key -> text rows; long lists are summarised.
 void flatten(const Json& j, const std::string& prefix, int depth,
              std::vector<std::pair<std::string, std::string>>& rows) {
-  if (j.is_object() && depth < 4) {
+  if (j.is_object() && depth < 6) {
     for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, depth + 1, rows);
-  } else if (j.is_array() && (j.size() > 12 || depth >= 4)) {
+  } else if (j.is_array() && (j.size() > 12 || depth >= 6)) {
     rows.emplace_back(prefix, "[" + std::to_string(j.size()) + " values]");
   } else if (j.is_array()) {
     std::string text;
@@ -131,6 +131,23 @@ void flatten(const Json& j, const std::string& prefix, int depth,
     rows.emplace_back(prefix, text);
   } else if (!j.is_null()) {
     rows.emplace_back(prefix, j.is_string() ? j.get<std::string>() : j.dump());
+  }
+}
+
+// Every "reasons" list of strings in a JSON tree, in document order: why a check fired or not.
+void collect_reasons(const Json& j, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k == "reasons" && v.is_array()) {
+        for (const auto& r : v) {
+          if (r.is_string()) out.push_back(r.get<std::string>());
+        }
+      } else {
+        collect_reasons(v, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) collect_reasons(v, out);
   }
 }
 
@@ -316,7 +333,16 @@ Rendered render(const Inputs& in) {
   }
   h << "</div>\n";
 
-  h << "<h2>Detection</h2>\n";
+  h << "<h2>Detection</h2>\n<p>Mode <b>" << escape(mode) << "</b>: "
+    << (degraded ? "degraded" : "not degraded") << ".</p>\n";
+  std::vector<std::string> reasons;
+  collect_reasons(in.detection, reasons);
+  if (!reasons.empty()) {
+    h << "<ul>\n";
+    for (size_t i = 0; i < reasons.size() && i < 20; ++i) h << "<li>" << escape(reasons[i]) << "</li>\n";
+    if (reasons.size() > 20) h << "<li>... " << reasons.size() - 20 << " more</li>\n";
+    h << "</ul>\n";
+  }
   std::vector<std::pair<std::string, std::string>> detection_rows;
   flatten(in.detection, "", 0, detection_rows);
   h << html_table(detection_rows);

@@ -43,7 +43,8 @@ report::Inputs run_inputs(const std::string& final_sha, bool degraded) {
   in.attacked = metrics("aaaa", 0.0731);
   in.attacked["dataset"]["provenance"] = {{"attack", {{"method", "fgsm"}, {"epsilon", 0.15}}}};
   in.detection = {{"tool", "detect-degradation"}, {"mode", "unlabeled"}, {"degraded", degraded},
-                  {"tests", {{{"name", "ks_max_probability"}, {"p_value", 1e-9}}}}};
+                  {"windows", {{{"ks", {{"name", "ks_max_probability"}, {"p_value", 1e-9}}},
+                                {"reasons", {"KS on max probability: p 1e-09 < alpha"}}}}}};
   in.final_clean = metrics(final_sha, 0.8816);
   in.final_fgsm = metrics(final_sha, 0.6541, {{"method", "fgsm"}, {"epsilon", 0.15}});
   in.final_transfer = metrics(final_sha, 0.7446);
@@ -72,7 +73,8 @@ TEST_CASE("a defended run: evolution, curves, both confusion matrices, numbers a
   }
   CHECK_THAT(r.html, Catch::Contains("defended, PGD"));
   CHECK_THAT(r.html, Catch::Contains("Test &lt;report&gt;"));        // escaped
-  CHECK_THAT(r.html, Catch::Contains("ks_max_probability"));          // detection details
+  CHECK_THAT(r.html, Catch::Contains("windows[0].ks.p_value"));       // detection details
+  CHECK_THAT(r.html, Catch::Contains("<li>KS on max probability: p 1e-09 &lt; alpha</li>"));
   CHECK_THAT(r.html, Catch::Contains("original training.config.seed"));  // settings
   // Self-contained: nothing fetched, nothing run.
   for (const char* bad : {"<script", "src=", "href=", "url(", "@import"}) {
