@@ -118,8 +118,9 @@ TEST_CASE("corrupt and missing inputs fail cleanly", "[e2e][errors]") {
     write_text(fx.dir / "a.json", R"({"accuracy": "NaN"})");
     write_text(fx.dir / "b.json", R"({"accuracy": 0.5})");
     require_failure(run_process(ADVKFP_DETECT_DEGRADATION_EXE,
-                                {"--baseline-metrics", (fx.dir / "a.json").string(),
-                                 "--current-metrics", (fx.dir / "b.json").string(), "--degraded",
+                                {"--mode", "labeled", "--baseline-metrics",
+                                 (fx.dir / "a.json").string(), "--current-metrics",
+                                 (fx.dir / "b.json").string(), "--degraded",
                                  (out_dir / "degraded").string(), "--report", out.string()}),
                     1, "baseline_metrics: ");
   }
