@@ -26,8 +26,14 @@ const char* const kAttackColor = "#d1495b";
 const char* const kFinalColor = "#2e933c";
 const char* const kTransferColor = "#edae49";
 
+// j[key], or null when j is not an object or has no such key (inputs are read, not trusted).
+const Json& member(const Json& j, const char* key) {
+  static const Json kNull;
+  return j.is_object() && j.contains(key) ? j[key] : kNull;
+}
+
 double accuracy(const Json& m, const std::string& what) {
-  if (!m.is_object() || !m.contains("accuracy") || !m["accuracy"].is_number()) {
+  if (!member(m, "accuracy").is_number()) {
     throw Error(describe(what, "has no numeric 'accuracy' (not an evaluate metrics file, or the "
                                "set was unlabelled)"));
   }
@@ -35,11 +41,11 @@ double accuracy(const Json& m, const std::string& what) {
 }
 
 std::string model_sha(const Json& m, const std::string& what) {
-  const Json& model = m.contains("model") ? m["model"] : Json();
-  if (!model.is_object() || !model.contains("sha256") || !model["sha256"].is_string()) {
+  const Json& sha = member(member(m, "model"), "sha256");
+  if (!sha.is_string()) {
     throw Error(describe(what, "names no model sha256 (not an evaluate metrics file)"));
   }
-  return model["sha256"].get<std::string>();
+  return sha.get<std::string>();
 }
 
 std::string short_sha(const std::string& sha) { return sha.substr(0, 12); }
@@ -52,14 +58,14 @@ std::string pct(double v) {
 }
 
 std::vector<std::string> class_names(const Json& m, const std::string& what) {
-  if (!m.contains("class_names") || !m["class_names"].is_array()) {
+  if (!member(m, "class_names").is_array()) {
     throw Error(describe(what, "has no class_names"));
   }
   return m["class_names"].get<std::vector<std::string>>();
 }
 
 std::vector<std::vector<int64_t>> confusion(const Json& m, size_t n, const std::string& what) {
-  const Json& c = m.contains("confusion_matrix") ? m["confusion_matrix"] : Json();
+  const Json& c = member(m, "confusion_matrix");
   std::vector<std::vector<int64_t>> rows;
   try {
     rows = c.get<std::vector<std::vector<int64_t>>>();
@@ -94,18 +100,19 @@ Curve curve(const std::optional<Json>& m, const std::string& what) {
   return out;
 }
 
-// "PGD-20 (eps 0.15, 1 restart)" from an evaluate metrics' attack settings.
-std::string attack_label(const Json& m) {
-  const Json a = m.value("attack", Json());
+// "PGD-20" or "FGSM" from an evaluate metrics' (or an attacked set's) attack settings.
+std::string attack_name(const Json& m) {
+  const Json& a = member(m, "attack");
   if (!a.is_object()) return "no attack";
-  const std::string method = a.value("method", "?");
+  return a.value("method", "?") == "pgd" ? "PGD-" + std::to_string(a.value("steps", 0)) : "FGSM";
+}
+
+// "PGD-20 (eps 0.15)".
+std::string attack_label(const Json& m) {
+  const Json& a = member(m, "attack");
+  if (!a.is_object()) return "no attack";
   std::ostringstream s;
-  if (method == "pgd") {
-    s << "PGD-" << a.value("steps", 0);
-  } else {
-    s << "FGSM";
-  }
-  s << " (eps " << a.value("epsilon", 0.0) << ")";
+  s << attack_name(m) << " (eps " << a.value("epsilon", 0.0) << ")";
   return s.str();
 }
 
@@ -183,8 +190,7 @@ Rendered render(const Inputs& in) {
                                                  short_sha(model_sha(in.attacked, "attacked_metrics")) +
                                                  ", not the original " + short_sha(original)));
   }
-  if (!in.detection.is_object() || !in.detection.contains("degraded") ||
-      !in.detection["degraded"].is_boolean()) {
+  if (!member(in.detection, "degraded").is_boolean()) {
     throw Error(describe("detection_report", "has no boolean 'degraded' (not a detect-degradation "
                                              "report)"));
   }
@@ -245,7 +251,7 @@ Rendered render(const Inputs& in) {
       line_chart("Accuracy evolution", stages, {}, evolution, "stage");
   const std::vector<std::string> bar_labels = {
       "original clean", "original under FGSM", fin + " clean", fin + " white-box FGSM",
-      fin + " transfer FGSM", fin + " " + pgd_label.substr(0, pgd_label.find(' '))};
+      fin + " transfer FGSM", fin + " " + (in.final_pgd ? attack_name(*in.final_pgd) : "PGD")};
   const std::string bars_svg = bar_chart(
       "Accuracy by model and attack", bar_labels,
       {clean_acc, attacked_acc, final_clean, final_fgsm, final_transfer, final_pgd},
@@ -293,7 +299,7 @@ Rendered render(const Inputs& in) {
       << pct(acc) << "</td></tr>\n";
   };
   row("original", "clean test set", clean_acc);
-  row("original", "FGSM set crafted on it (" + attack_label(in.attacked["dataset"]["provenance"]) +
+  row("original", "FGSM set crafted on it (" + attack_label(member(member(in.attacked, "dataset"), "provenance")) +
                       ")", attacked_acc);
   if (have_final) {
     row(fin, "clean test set", final_clean);
@@ -350,18 +356,19 @@ Rendered render(const Inputs& in) {
   h << "<h2>Settings</h2>\n";
   std::vector<std::pair<std::string, std::string>> settings;
   settings.emplace_back("original model sha256", original);
-  flatten(in.clean["model"].value("training", Json()), "original training", 1, settings);
-  flatten(in.attacked["dataset"]["provenance"].value("attack", Json()), "attack at inference", 1,
+  flatten(member(member(in.clean, "model"), "training"), "original training", 1, settings);
+  flatten(member(member(member(in.attacked, "dataset"), "provenance"), "attack"),
+          "attack at inference", 1,
           settings);
   if (have_final) {
     settings.emplace_back("final model sha256", final_sha);
     if (retrained) {
-      flatten(in.final_clean ? in.final_clean->at("model").value("training", Json()) : Json(),
+      flatten(in.final_clean ? member(member(*in.final_clean, "model"), "training") : Json(),
               "defence training", 1, settings);
     }
-    if (in.final_pgd) flatten(in.final_pgd->value("attack", Json()), "final PGD evaluation", 1, settings);
+    if (in.final_pgd) flatten(member(*in.final_pgd, "attack"), "final PGD evaluation", 1, settings);
   }
-  flatten(in.clean["dataset"].value("provenance", Json()), "test set", 1, settings);
+  flatten(member(member(in.clean, "dataset"), "provenance"), "test set", 1, settings);
   h << html_table(settings) << "</body>\n</html>\n";
 
   // --- Markdown.

@@ -125,4 +125,10 @@ TEST_CASE("inputs that do not belong together are refused, naming the input", "[
   in = run_inputs("bbbb", true);
   in.final_fgsm->erase("accuracy");
   CHECK_THROWS_AS(report::render(in), Error);
+
+  // Optional context (dataset provenance, training settings) may be missing: shown as absent.
+  in = run_inputs("bbbb", true);
+  in.attacked.erase("dataset");
+  in.clean["model"].erase("training");
+  CHECK_THAT(report::render(in).html, Catch::Contains("FGSM set crafted on it (no attack)"));
 }
