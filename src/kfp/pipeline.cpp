@@ -373,18 +373,18 @@ OrderedJson Pipeline::compile() const {
   }
 
   // dsl.OneOf: each arm surfaces its member as a DAG output; the group selects whichever ran.
-  std::vector<Json> outputs(scopes_.size(), Json::object());
+  // outputs[scope][key] = (artifactSelectors, artifact type).
+  std::vector<std::map<std::string, std::pair<Json, std::string>>> outputs(scopes_.size());
   for (const auto& o : one_ofs_) {
     Json selectors = Json::array();
     for (const auto& v : o.per_arm) {
       const int arm = tasks_[static_cast<size_t>(v.task)].scope;
       outputs[static_cast<size_t>(arm)][channel(v)] = {
-          {"artifactSelectors",
-           {{{"producerSubtask", producer(v)}, {"outputArtifactKey", v.name}}}}};
+          Json::array({{{"producerSubtask", producer(v)}, {"outputArtifactKey", v.name}}}), v.type};
       selectors.push_back({{"producerSubtask", scopes_[static_cast<size_t>(arm)].name},
                            {"outputArtifactKey", channel(v)}});
     }
-    outputs[static_cast<size_t>(o.group)][o.key] = {{"artifactSelectors", selectors}};
+    outputs[static_cast<size_t>(o.group)][o.key] = {selectors, o.per_arm.front().type};
   }
 
   // Conditions and groups, innermost first, so nested ones land in their parents' DAGs.
@@ -392,17 +392,9 @@ OrderedJson Pipeline::compile() const {
     const Scope& sc = scopes_[s];
     Json c;
     Json task = {{"taskInfo", {{"name", sc.name}}}, {"componentRef", {{"name", "comp-" + sc.name}}}};
-    for (const auto& [key, selector] : outputs[s].items()) {
-      c["dag"]["outputs"]["artifacts"][key] = selector;
-      // Every member of a OneOf has the OneOf's type; an arm's output has its task's type.
-      std::string type;
-      for (const auto& o : one_ofs_) {
-        if (o.key == key) type = o.per_arm.front().type;
-        for (const auto& v : o.per_arm) {
-          if (channel(v) == key) type = v.type;
-        }
-      }
-      c["outputDefinitions"]["artifacts"][key] = {{"artifactType", artifact_type(type)}};
+    for (const auto& [key, output] : outputs[s]) {
+      c["dag"]["outputs"]["artifacts"][key] = {{"artifactSelectors", output.first}};
+      c["outputDefinitions"]["artifacts"][key] = {{"artifactType", artifact_type(output.second)}};
     }
     std::set<std::string> deps;
     for (const auto& [ch, v] : needed[s]) {
