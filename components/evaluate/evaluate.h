@@ -23,7 +23,10 @@ struct Options : cli::CommonOptions {
   int64_t sweep_limit = 0;
 };
 
+/// The tool's declaration (evaluate_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 /// Parses a comma-separated list of budgets in [0, 1] ("0,0.05,0.1"). Throws advkfp::UsageError
 /// naming `what` for an empty item, a non-number or a value outside [0, 1].
