@@ -98,6 +98,11 @@ int run(int argc, char** argv, const Spec<O>& spec) {
     }
     nlohmann::json executor;
     if (!executor_input.empty()) executor = parse_executor_input(executor_input);
+    for (const auto& f : spec.fields()) {  // optional inputs a KFP task provided (kIfBound)
+      if (executor.is_null() || f.role != Role::kInputArtifact || !f.optional) continue;
+      auto& path = options.*std::get<std::filesystem::path O::*>(f.member);
+      if (path.empty()) path = input_artifact_path(executor, f.name);
+    }
     const auto& common = static_cast<const CommonOptions&>(options);
     const int64_t threads = apply_common(spec.name(), common);
     log::info(version_line(spec.name()), ", ", threads, " threads, seed ", common.seed);

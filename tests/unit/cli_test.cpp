@@ -139,6 +139,36 @@ TEST_CASE("under KFP, tools write ExecutorOutput with metadata and typed paramet
               "--report", report.string(), "--executor-input", "{not json"}) == cli::kExitUsage);
 }
 
+TEST_CASE("under KFP, optional input artifacts come from the executor input", "[unit][cli][kfp]") {
+  // The component YAML passes no argument for an optional artifact (no IfPresent, which released
+  // backends do not resolve for artifacts); inputs.artifacts lists only those provided.
+  TempDir dir;
+  io::write_json(dir / "base.json", {{"accuracy", 0.9}}, "t");
+  io::write_json(dir / "cur.json", {{"accuracy", 0.3}}, "t");
+  const auto artifact = [](const std::string& uri) {
+    return io::Json{{"artifacts", {{{"name", "x"}, {"uri", uri}, {"metadata", io::Json::object()}}}}};
+  };
+  const io::Json executor_input = {
+      {"inputs",
+       {{"artifacts",
+         {{"baseline_metrics", artifact("file://" + (dir / "base.json").string())},
+          {"current_metrics", artifact((dir / "cur.json").string())}}}}},
+      {"outputs", io::Json::object()}};
+  CHECK(cli::input_artifact_path(executor_input, "current_metrics") == dir / "cur.json");
+  CHECK(cli::input_artifact_path(executor_input, "model").empty());
+  CHECK(cli::input_artifact_path({{"inputs", {{"artifacts", {{"m", artifact("gs://b/m")}}}}}}, "m") ==
+        "/gcs/b/m");
+  const auto degraded = dir / "out" / "degraded";
+  REQUIRE(call(detect_degradation::tool(),
+               {"--mode", "labeled", "--degraded", degraded.string(), "--report",
+                (dir / "out" / "report.json").string(), "--executor-input",
+                executor_input.dump()}) == cli::kExitOk);
+  CHECK(test::read_text(degraded) == "true");
+  const auto c = cli::to_component(detect_degradation::spec(), "reg/detect-degradation:1");
+  CHECK(kfp::to_v1(c).dump().find("baseline_metrics\"}") == std::string::npos);  // no inputPath
+  CHECK(c.args.back().kind == kfp::Arg::Kind::kExecutorInput);
+}
+
 TEST_CASE("component specs follow the tool's flags", "[unit][cli][kfp]") {
   const auto c = cli::to_component(pgd_train::spec(), "reg/pgd-train:1");
   CHECK(c.command == std::vector<std::string>{"pgd-train"});
