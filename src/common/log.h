@@ -42,7 +42,8 @@ void error(const Args&... args) {
 /// Rate-limited progress lines for long loops: "<label> 1200/60000 (2%) 2650 img/s, ETA 22s".
 /// Prints at most one line every `every` steps (and at the end); silent when `every` is 0 or the
 /// level is below info. At debug level (--verbose) the last step also logs the minor page faults
-/// the process took after the first step, i.e. in the loop's steady state:
+/// the process took in the second half of the loop (the first half is its warm-up: the heap grows
+/// to the working set and settles), i.e. in the loop's steady state:
 /// "<label>: steady state: F minor page faults in S steps (f per step)".
 class Progress {
  public:
