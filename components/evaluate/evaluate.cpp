@@ -47,7 +47,8 @@ io::Json robustness_curve(model::Classifier& net, const data::Dataset& ds,
       cfg.restarts = o.restarts;
       cfg.random_start = o.random_start;
       cfg.validate();
-      auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed, 0);
+      auto adv = attacks::robust_attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed,
+                                            0, clean.predictions);
       auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
       const auto stats = metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels,
                                                ds.images, adv);
@@ -104,8 +105,11 @@ void run(const Options& o) {
     cfg.random_start = o.random_start;
     cfg.validate();
     log::info("white-box ", cfg.describe(), " on ", ds.size(), " images");
-    auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed,
-                                   o.log_every);
+    auto adv = ds.has_labels() ? attacks::robust_attack_all(net, ds.images, ds.labels, cfg,
+                                                            o.batch_size, o.seed, o.log_every,
+                                                            clean.predictions)
+                               : attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size,
+                                                     o.seed, o.log_every);
     auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
     reported = attacked;
     m.update(metrics::to_json(attacked, ds.class_names));

@@ -11,7 +11,7 @@ struct Options : cli::CommonOptions {
   std::filesystem::path model, dataset, adversarial_dataset, metrics;
   double epsilon = 0.15;
   bool use_predictions = false;
-  int64_t batch_size = 256;
+  int64_t batch_size = 500;
   int64_t limit = 0;
 };
 
