@@ -1,16 +1,22 @@
-// detect-degradation: -> degraded (true/false) + report JSON, by one of three modes:
+// detect-degradation: -> degraded (true/false), verdict (clean/shift/attack) + report JSON, by one
+// of three modes:
 //   labeled    baseline metrics + current metrics -> accuracy-drop rule;
 //   unlabeled  model + clean reference set + incoming window, no labels -> KS tests on softmax
 //              confidence and feature squeezing (src/detection), with hysteresis over windows;
+//              noise consistency tells an attack from a benign shift;
 //   both       degraded when either fires.
 // "Degraded" is a result, not an error: the tool exits 0 either way.
 #include "detect_degradation.h"
+
+#include <algorithm>
+#include <chrono>
 
 #include "cli/component.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "detection/detection.h"
+#include "detection/shifts.h"
 #include "io/files.h"
 #include "io/json.h"
 #include "metrics/metrics.h"
@@ -51,19 +57,36 @@ data::Dataset load_images(const std::filesystem::path& dir, model::Classifier& n
   return ds;
 }
 
+detection::NoiseProbe noise_probe(const Options& o) {
+  return {o.noise_draws, o.noise_sigma, o.seed};
+}
+
 // The calibration: loaded from calibration_in (same model, same settings) or computed on the
-// reference set.
+// reference set and on its shifted copies.
 detection::Calibration get_calibration(const Options& o, model::Classifier& net) {
+  const auto shifts = detection::parse_shifts(o.calibration_shifts, "calibration_shifts");
+  const auto probe = noise_probe(o);
   if (!o.calibration_in.empty()) {
     auto c = detection::load_calibration(o.calibration_in, "calibration_in");
     detection::check_same_model(c, net.info().sha256, "calibration_in");
-    if (c.fpr != o.fpr || c.squeeze_bits != o.squeeze_bits) {
-      throw UsageError(
-          describe("calibration_in", "was made with fpr " + std::to_string(c.fpr) +
-                                         " and squeeze_bits " + std::to_string(c.squeeze_bits) +
-                                         ", but fpr " + std::to_string(o.fpr) +
-                                         " and squeeze_bits " + std::to_string(o.squeeze_bits) +
-                                         " were asked for; pass the same values or recalibrate"));
+    std::vector<std::string> shift_names;
+    for (const auto& sh : shifts) shift_names.push_back(sh.name());
+    if (c.fpr != o.fpr || c.squeeze_bits != o.squeeze_bits || c.noise.draws != probe.draws ||
+        c.noise.sigma != probe.sigma || c.noise.seed != probe.seed || c.shifts != shift_names) {
+      const auto settings = [](double fpr, int64_t bits, const detection::NoiseProbe& n,
+                               const std::string& sh) {
+        return "fpr " + std::to_string(fpr) + ", squeeze_bits " + std::to_string(bits) +
+               ", noise_draws " + std::to_string(n.draws) + ", noise_sigma " +
+               std::to_string(n.sigma) + ", seed " + std::to_string(n.seed) +
+               ", calibration_shifts '" + sh + "'";
+      };
+      std::string made;
+      for (const auto& n : c.shifts) made += (made.empty() ? "" : ",") + n;
+      throw UsageError(describe(
+          "calibration_in", "was made with " + settings(c.fpr, c.squeeze_bits, c.noise, made) +
+                                ", but " +
+                                settings(o.fpr, o.squeeze_bits, probe, o.calibration_shifts) +
+                                " were asked for; pass the same values or recalibrate"));
     }
     if (!o.reference.empty()) log::info("reference not read: using calibration_in");
     log::info("calibration from ", o.calibration_in.string(), " (", c.reference_count,
@@ -71,9 +94,18 @@ detection::Calibration get_calibration(const Options& o, model::Classifier& net)
     return c;
   }
   const auto ref = load_images(o.reference, net, "reference");
-  log::info("calibrating on ", ref.size(), " reference inputs at fpr ", o.fpr);
-  const auto scores = detection::score_inputs(net, ref.images, o.squeeze_bits, o.batch_size);
-  return detection::calibrate(scores, net.info().sha256, o.fpr, o.squeeze_bits);
+  log::info("calibrating on ", ref.size(), " reference inputs and ", shifts.size(),
+            " shifted copies at fpr ", o.fpr);
+  const auto score = [&](const torch::Tensor& images) {
+    return detection::score_inputs(net, images, o.squeeze_bits, o.batch_size, probe);
+  };
+  std::vector<detection::ShiftedScores> shifted;
+  for (size_t i = 0; i < shifts.size(); ++i) {
+    const auto seed = static_cast<uint64_t>(o.seed) + 1 + i;
+    shifted.push_back({shifts[i].name(), score(detection::apply_shift(ref.images, shifts[i], seed))});
+  }
+  return detection::calibrate(score(ref.images), net.info().sha256, o.fpr, o.squeeze_bits, probe,
+                              shifted);
 }
 
 // The calibration as the report shows it: everything but the reference samples.
@@ -93,6 +125,7 @@ void run(const Options& o) {
         {{"baseline_metrics", &o.baseline_metrics}, {"current_metrics", &o.current_metrics}}, why);
   }
   if (unlabeled) {
+    detection::parse_shifts(o.calibration_shifts, "calibration_shifts");  // usage errors first
     require_inputs({{"model", &o.model}, {"window", &o.window}}, why);
     if (o.calibration_in.empty()) {
       require_inputs({{"reference", &o.reference}}, why + " (or give calibration_in)");
@@ -102,6 +135,9 @@ void run(const Options& o) {
   io::Json report = {{"tool", "detect-degradation"}, {"mode", o.mode}};
   io::Json metadata = io::Json::object();
   bool degraded = false;
+  // Labelled metrics carry no adversarial evidence: the accuracy-drop rule keeps the paper's
+  // reading that a drop on the attacked, labelled set is an attack.
+  auto verdict = detection::Verdict::kClean;
 
   // Labelled rule: today's accuracy drop, fields at the top level as before.
   if (labeled) {
@@ -114,6 +150,7 @@ void run(const Options& o) {
     report.update(metrics::to_json(d, rule));
     report["labeled_degraded"] = d.degraded;
     degraded = degraded || d.degraded;
+    if (d.degraded) verdict = detection::Verdict::kAttack;
     metadata.update({{"baseline_accuracy", d.baseline_accuracy},
                      {"current_accuracy", d.current_accuracy},
                      {"absolute_drop", d.absolute_drop},
@@ -128,9 +165,13 @@ void run(const Options& o) {
   if (unlabeled) {
     auto net = model::load_model(o.model, "model");
     const auto window = load_images(o.window, net, "window");  // checked before calibrating
+    const auto t0 = std::chrono::steady_clock::now();
     const auto calibration = get_calibration(o, net);
+    const double calibration_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     calibration_artifact = detection::to_json(calibration);
-    const auto scores = detection::score_inputs(net, window.images, o.squeeze_bits, o.batch_size);
+    const auto scores = detection::score_inputs(net, window.images, o.squeeze_bits, o.batch_size,
+                                                calibration.noise);
     const auto s =
         detection::decide_stream(calibration, scores, o.alpha, o.window_size, o.consecutive);
     if (static_cast<int64_t>(s.windows.size()) < o.consecutive) {
@@ -142,40 +183,56 @@ void run(const Options& o) {
     u["input_count"] = scores.size();
     u["calibration"] =
         calibration_summary(calibration, o.calibration_in.empty() ? "reference" : "calibration_in");
+    u["calibration"]["seconds"] = calibration_s;
     report["unlabeled"] = u;
     report["unlabeled_degraded"] = s.degraded;
+    report["unlabeled_verdict"] = detection::verdict_name(s.verdict);
     degraded = degraded || s.degraded;
+    verdict = std::max(verdict, s.verdict);
     // The worst window's numbers: what a dashboard wants at a glance.
-    double p_max = 1, p_ent = 1, p_bin = 1, flagged = 0;
+    double p_max = 1, p_ent = 1, p_bin = 1, flagged = 0, p_adv = 1, adv_flagged = 0;
     for (const auto& w : s.windows) {
       p_max = std::min(p_max, w.p_max_probability);
       p_ent = std::min(p_ent, w.p_entropy);
       p_bin = std::min(p_bin, w.binomial_p_value);
       flagged = std::max(flagged, static_cast<double>(w.flagged_count) / w.count);
+      p_adv = std::min(p_adv, w.adversarial_p_value);
+      adv_flagged = std::max(adv_flagged, static_cast<double>(w.adversarial_count) / w.count);
     }
     metadata.update({{"ks_max_probability_p", p_max},
                      {"ks_entropy_p", p_ent},
                      {"squeeze_binomial_p", p_bin},
                      {"squeeze_flagged_fraction", flagged},
+                     {"noise_flip_binomial_p", p_adv},
+                     {"noise_flip_flagged_fraction", adv_flagged},
                      {"bad_windows", s.bad_windows},
+                     {"attack_windows", s.attack_windows},
+                     {"shift_windows", s.shift_windows},
                      {"windows", static_cast<int64_t>(s.windows.size())}});
     for (const auto& w : s.windows) {
-      log::info("window ", w.index, " (", w.count,
-                " inputs): ", w.degraded ? "BAD: " : "ok: ", w.reasons[0], "; ", w.reasons[1], "; ",
-                w.reasons[2]);
+      std::string reasons;
+      for (const auto& r : w.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+      log::info("window ", w.index, " (", w.count, " inputs): ", w.degraded ? "BAD: " : "ok: ",
+                reasons);
     }
     log::info(s.degraded ? "unlabeled: DEGRADED: " : "unlabeled: not degraded: ", s.bad_windows,
               " of ", s.windows.size(), " windows bad, longest run ", s.longest_bad_run, ", needs ",
               o.consecutive, " in a row");
   }
   report["degraded"] = degraded;
+  report["verdict"] = detection::verdict_name(verdict);
   metadata["degraded"] = degraded ? 1 : 0;
+  metadata["verdict"] = detection::verdict_name(verdict);
 
   if (!o.calibration.empty()) io::write_json(o.calibration, calibration_artifact, "calibration");
   io::write_json(o.report, report, "report");
   io::write_output_parameter(o.degraded, degraded ? "true" : "false", "degraded");
+  if (!o.verdict.empty()) {
+    io::write_output_parameter(o.verdict, detection::verdict_name(verdict), "verdict");
+  }
   cli::publish_metadata("report", metadata);
-  log::info(degraded ? "DEGRADED" : "not degraded", " (mode ", o.mode, ")");
+  log::info(degraded ? "DEGRADED" : "not degraded", ", verdict ", detection::verdict_name(verdict),
+            " (mode ", o.mode, ")");
 }
 
 }  // namespace
@@ -189,7 +246,8 @@ const cli::Spec<Options>& spec() {
           "of incoming inputs against a clean reference set (KS tests on softmax max-probability "
           "and entropy, Bonferroni over the two; feature squeezing with a per-input threshold at "
           "fpr on the reference and a binomial test of the flagged count). both: degraded when "
-          "either fires.")
+          "either fires. verdict: clean, shift (the inputs changed) or attack (they changed and "
+          "more of them than on clean and calibrated benign shifts flip under small noise).")
           .param("mode", &Options::mode,
                  "labeled (baseline/current metrics), unlabeled (model, reference, window) or "
                  "both (degraded when either fires).",
@@ -213,6 +271,12 @@ const cli::Spec<Options>& spec() {
                  true)
           .output_parameter("degraded", &Options::degraded, cli::types::kBoolean,
                             "true when the mode's rule fires (file holds true or false).")
+          .output_parameter("verdict", &Options::verdict, cli::types::kString,
+                            "clean, shift or attack. unlabeled: attack when the window changed "
+                            "and the noise-consistency test fires, shift when only the change "
+                            "tests fire; labeled: attack when the accuracy-drop rule fires. "
+                            "Optional on the command line.",
+                            true)
           .output("report", &Options::report, cli::types::kMetrics,
                   "JSON report: each statistic, p-value and threshold, flagged input indices per "
                   "window, and which rule fired.")
@@ -242,8 +306,19 @@ const cli::Spec<Options>& spec() {
                  cli::at_least(0))
           .param("consecutive", &Options::consecutive,
                  "unlabeled: degraded only after this many bad windows in a row.", cli::at_least(1))
+          .param("noise_draws", &Options::noise_draws,
+                 "unlabeled: noise images added to each input for the noise-consistency test.",
+                 cli::in_range(1, 64))
+          .param("noise_sigma", &Options::noise_sigma,
+                 "unlabeled: standard deviation of that noise, in pixel units.",
+                 cli::in_range(0, 1, true, false))
+          .param("calibration_shifts", &Options::calibration_shifts,
+                 "unlabeled: benign shifts of the reference set the noise-consistency threshold "
+                 "is calibrated on, kind:value comma-separated (kinds: brightness, gain, "
+                 "contrast, gamma, translate, rotate, blur, downscale, noise, uniform-noise, "
+                 "salt-pepper); empty: clean reference only.")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass.", cli::at_least(1))
-          .common(false)
+          .common()
           .run(&run);
   return s;
 }

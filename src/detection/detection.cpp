@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -146,6 +147,11 @@ void Scores::push_back(const Scores& from, int64_t i) {
   bit_depth.push_back(from.bit_depth[k]);
   median.push_back(from.median[k]);
   squeeze.push_back(from.squeeze[k]);
+  margin.push_back(from.margin[k]);
+  noise_flip.push_back(from.noise_flip[k]);
+  margin_drop.push_back(from.margin_drop[k]);
+  odds_gain.push_back(from.odds_gain[k]);
+  adversarial.push_back(from.adversarial[k]);
 }
 
 Scores Scores::slice(int64_t begin, int64_t end) const {
@@ -154,12 +160,26 @@ Scores Scores::slice(int64_t begin, int64_t end) const {
   return out;
 }
 
+torch::Tensor noise_images(const NoiseProbe& probe, int64_t channels, int64_t height,
+                           int64_t width) {
+  if (probe.draws < 1 || !(probe.sigma > 0 && probe.sigma <= 1) || probe.seed < 0) {
+    throw Error("noise probe: needs draws >= 1, sigma in (0, 1] and seed >= 0, got draws " +
+                std::to_string(probe.draws) + ", sigma " + fmt(probe.sigma) + ", seed " +
+                std::to_string(probe.seed));
+  }
+  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(probe.seed));
+  return torch::randn({probe.draws, channels, height, width}, gen) * probe.sigma;
+}
+
 Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t squeeze_bits,
-                    int64_t batch_size) {
+                    int64_t batch_size, const NoiseProbe& noise) {
   TORCH_CHECK(batch_size > 0, "score_inputs: batch_size must be positive");
+  TORCH_CHECK(images.dim() == 4, "score_inputs: expects [N,C,H,W]");
   torch::NoGradGuard no_grad;
   net.eval();
   const int64_t n = images.size(0);
+  const auto probes = noise_images(noise, images.size(1), images.size(2), images.size(3));
+  const int64_t k = noise.draws;
   Scores s;
   auto append = [](std::vector<double>& out, const torch::Tensor& t) {
     auto c = t.to(torch::kDouble).contiguous();
@@ -167,9 +187,11 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
   };
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const auto x = images.slice(0, begin, std::min(n, begin + batch_size));
+    const int64_t b = x.size(0);
     // float64 softmax: in float32 a confident model's max-probability saturates at exactly 1,
     // which would turn most of the KS sample into ties.
-    const auto log_p = net.forward(x).to(torch::kDouble).log_softmax(1);
+    const auto logits = net.forward(x).to(torch::kDouble);
+    const auto log_p = logits.log_softmax(1);
     const auto p = log_p.exp();
     const auto probs = [&](const torch::Tensor& in) {
       return net.forward(in).to(torch::kDouble).softmax(1);
@@ -181,22 +203,51 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
     append(s.bit_depth, d_bits);
     append(s.median, d_median);
     append(s.squeeze, torch::maximum(d_bits, d_median));
+
+    // Noise consistency: all draws of the batch in one pass, [k * b] inputs, draw-major.
+    const auto noisy = (x.unsqueeze(0) + probes.unsqueeze(1)).clamp(0, 1).flatten(0, 1);
+    const auto noisy_logits = net.forward(noisy).to(torch::kDouble).view({k, b, -1});
+    const auto y = logits.argmax(1);                                          // [b]
+    const auto classes = logits.size(1);
+    const auto is_y = torch::nn::functional::one_hot(y, classes).to(torch::kBool);  // [b, C]
+    const auto l_y = logits.gather(1, y.unsqueeze(1));                        // [b, 1]
+    const auto others = logits.masked_fill(is_y, -std::numeric_limits<double>::infinity());
+    const auto margin = l_y.squeeze(1) - others.amax(1);  // [b]
+    append(s.margin, margin);
+    const auto nl_y = noisy_logits.gather(2, y.view({1, b, 1}).expand({k, b, 1}));  // [k, b, 1]
+    const auto n_others =
+        noisy_logits.masked_fill(is_y.unsqueeze(0), -std::numeric_limits<double>::infinity());
+    const auto noisy_margin = nl_y.squeeze(2) - n_others.amax(2);  // [k, b]
+    append(s.noise_flip, (noisy_logits.argmax(2) != y.unsqueeze(0)).to(torch::kDouble).mean(0));
+    append(s.margin_drop, (margin.unsqueeze(0) - noisy_margin).mean(0));
+    // Odds: (l_z - l_y) per class, its mean change under noise, the largest over z != y.
+    const auto odds = logits - l_y;                 // [b, C]
+    const auto noisy_odds = noisy_logits - nl_y;    // [k, b, C]
+    const auto gain = (noisy_odds.mean(0) - odds).masked_fill(
+        is_y, -std::numeric_limits<double>::infinity());
+    append(s.odds_gain, gain.amax(1));
   }
+  s.adversarial = s.noise_flip;
   return s;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Calibration calibrate(const Scores& reference, const std::string& model_sha256, double fpr,
-                      int64_t squeeze_bits) {
+                      int64_t squeeze_bits, const NoiseProbe& noise,
+                      const std::vector<ShiftedScores>& shifted) {
   if (!(fpr > 0 && fpr < 1)) throw Error("fpr: " + fmt(fpr) + " is outside (0, 1)");
-  const int64_t n = reference.size();
   const auto needed = static_cast<int64_t>(std::ceil(5.0 / fpr - 1e-9));
-  if (n < needed) {
-    throw Error(describe("reference", std::to_string(n) +
-                                          " inputs are too few to calibrate at fpr " + fmt(fpr) +
-                                          " (need at least " + std::to_string(needed) + ")"));
-  }
+  const auto check_size = [&](int64_t n, const std::string& what) {
+    if (n < needed) {
+      throw Error(describe(what, std::to_string(n) + " inputs are too few to calibrate at fpr " +
+                                     fmt(fpr) + " (need at least " + std::to_string(needed) +
+                                     ")"));
+    }
+  };
+  const int64_t n = reference.size();
+  check_size(n, "reference");
+  for (const auto& sh : shifted) check_size(sh.scores.size(), "reference shifted by " + sh.shift);
   Calibration c;
   c.model_sha256 = model_sha256;
   c.fpr = fpr;
@@ -209,10 +260,38 @@ Calibration calibrate(const Scores& reference, const std::string& model_sha256, 
   c.reference_entropy = reference.entropy;
   std::sort(c.reference_max_probability.begin(), c.reference_max_probability.end());
   std::sort(c.reference_entropy.begin(), c.reference_entropy.end());
+  c.noise = noise;
+  c.threshold_adversarial = threshold_at_fpr(reference.adversarial, fpr);
+  for (const auto& sh : shifted) {
+    c.shifts.push_back(sh.shift);
+    c.threshold_adversarial =
+        std::max(c.threshold_adversarial, threshold_at_fpr(sh.scores.adversarial, fpr));
+  }
+  const auto rates = [&](const std::string& name, const Scores& sc) {
+    SetRates r;
+    r.set = name;
+    r.count = sc.size();
+    for (int64_t i = 0; i < r.count; ++i) {
+      r.squeeze_rate += sc.squeeze[static_cast<size_t>(i)] > c.threshold;
+      r.adversarial_rate += sc.adversarial[static_cast<size_t>(i)] > c.threshold_adversarial;
+    }
+    r.squeeze_rate /= static_cast<double>(r.count);
+    r.adversarial_rate /= static_cast<double>(r.count);
+    return r;
+  };
+  c.rates.push_back(rates("clean", reference));
+  for (const auto& sh : shifted) c.rates.push_back(rates(sh.shift, sh.scores));
   return c;
 }
 
 nlohmann::json to_json(const Calibration& c) {
+  nlohmann::json rates = nlohmann::json::array();
+  for (const auto& r : c.rates) {
+    rates.push_back({{"set", r.set},
+                     {"count", r.count},
+                     {"squeeze", r.squeeze_rate},
+                     {"adversarial", r.adversarial_rate}});
+  }
   return {{"format", kCalibrationFormat},
           {"calibrated", true},
           {"model_sha256", c.model_sha256},
@@ -225,7 +304,13 @@ nlohmann::json to_json(const Calibration& c) {
             {"bit_depth", c.threshold_bit_depth},
             {"median", c.threshold_median}}},
           {"reference",
-           {{"max_probability", c.reference_max_probability}, {"entropy", c.reference_entropy}}}};
+           {{"max_probability", c.reference_max_probability}, {"entropy", c.reference_entropy}}},
+          {"adversarial",
+           {{"statistic", "noise_flip"},
+            {"threshold", c.threshold_adversarial},
+            {"noise", {{"draws", c.noise.draws}, {"sigma", c.noise.sigma}, {"seed", c.noise.seed}}},
+            {"shifts", c.shifts},
+            {"false_positive_rates", rates}}}};
 }
 
 nlohmann::json uncalibrated_json(const std::string& reason) {
@@ -271,6 +356,26 @@ Calibration calibration_from_json(const nlohmann::json& j, const std::string& wh
   }
   check_finite(c.reference_max_probability, what + " reference");
   check_finite(c.reference_entropy, what + " reference");
+  const auto a = io::require<nlohmann::json>(j, "adversarial", what);
+  const std::string aw = what + " adversarial";
+  c.threshold_adversarial = io::require<double>(a, "threshold", aw);
+  check_finite({c.threshold_adversarial}, aw + " threshold");
+  const auto noise = io::require<nlohmann::json>(a, "noise", aw);
+  c.noise.draws = io::require<int64_t>(noise, "draws", aw + " noise");
+  c.noise.sigma = io::require<double>(noise, "sigma", aw + " noise");
+  c.noise.seed = io::require<int64_t>(noise, "seed", aw + " noise");
+  if (c.noise.draws < 1 || !(c.noise.sigma > 0 && c.noise.sigma <= 1) || c.noise.seed < 0) {
+    throw Error(describe(what, "adversarial noise needs draws >= 1, sigma in (0, 1], seed >= 0"));
+  }
+  c.shifts = io::require<std::vector<std::string>>(a, "shifts", aw);
+  for (const auto& r : io::require<std::vector<nlohmann::json>>(a, "false_positive_rates", aw)) {
+    SetRates x;
+    x.set = io::require<std::string>(r, "set", aw + " false_positive_rates");
+    x.count = io::require<int64_t>(r, "count", aw + " false_positive_rates");
+    x.squeeze_rate = io::require<double>(r, "squeeze", aw + " false_positive_rates");
+    x.adversarial_rate = io::require<double>(r, "adversarial", aw + " false_positive_rates");
+    c.rates.push_back(x);
+  }
   std::sort(c.reference_max_probability.begin(), c.reference_max_probability.end());
   std::sort(c.reference_entropy.begin(), c.reference_entropy.end());
   return c;
@@ -328,7 +433,48 @@ WindowDecision decide_window(const Calibration& c, const Scores& window, double 
                       " (expected " + fmt(c.fpr * static_cast<double>(w.count)) + "), binomial p " +
                       fmt(w.binomial_p_value) + verdict(w.binomial_p_value) + fmt(alpha));
   w.degraded = w.p_max_probability < alpha || w.p_entropy < alpha || w.binomial_p_value < alpha;
+
+  // Adversarial evidence: how many inputs look like they sit just across a decision boundary.
+  w.threshold_adversarial = c.threshold_adversarial;
+  std::vector<double> flagged_squeeze;
+  for (int64_t i = 0; i < w.count; ++i) {
+    const auto k = static_cast<size_t>(i);
+    if (window.adversarial[k] > c.threshold_adversarial) w.adversarial_flagged.push_back(offset + i);
+    if (window.squeeze[k] > c.threshold) flagged_squeeze.push_back(window.squeeze[k]);
+    w.mean_noise_flip += window.noise_flip[k] / static_cast<double>(w.count);
+  }
+  if (!flagged_squeeze.empty()) {
+    const auto mid = flagged_squeeze.begin() + static_cast<std::ptrdiff_t>(flagged_squeeze.size() / 2);
+    std::nth_element(flagged_squeeze.begin(), mid, flagged_squeeze.end());
+    w.squeeze_flagged_median = *mid;
+  }
+  w.adversarial_count = static_cast<int64_t>(w.adversarial_flagged.size());
+  w.adversarial_p_value = binomial_upper_tail(w.adversarial_count, w.count, c.fpr);
+  const bool adversarial = w.adversarial_p_value < alpha;
+  w.reasons.push_back("noise consistency: " + std::to_string(w.adversarial_count) + " of " +
+                      std::to_string(w.count) + " inputs above " + fmt(c.threshold_adversarial) +
+                      " (expected " + fmt(c.fpr * static_cast<double>(w.count)) +
+                      " on clean and calibrated shifts), binomial p " +
+                      fmt(w.adversarial_p_value) + verdict(w.adversarial_p_value) + fmt(alpha));
+  w.verdict = !w.degraded ? Verdict::kClean : adversarial ? Verdict::kAttack : Verdict::kShift;
+  w.reasons.push_back(
+      w.verdict == Verdict::kClean
+          ? std::string("verdict clean: no change test fired")
+          : w.verdict == Verdict::kAttack
+                ? std::string("verdict attack: the inputs changed and too many of them flip "
+                              "under small noise")
+                : std::string("verdict shift: the inputs changed, but no more of them flip under "
+                              "small noise than on clean and calibrated shifts"));
   return w;
+}
+
+std::string verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::kClean: return "clean";
+    case Verdict::kShift: return "shift";
+    case Verdict::kAttack: return "attack";
+  }
+  return "clean";
 }
 
 std::optional<int64_t> first_alarm(const std::vector<bool>& bad, int64_t consecutive) {
@@ -350,7 +496,7 @@ StreamDecision decide_stream(const Calibration& c, const Scores& scores, double 
   s.window_size = window_size;
   s.consecutive = consecutive;
   const int64_t step = window_size == 0 ? n : window_size;
-  std::vector<bool> bad;
+  std::vector<bool> bad, attacked;
   int64_t run = 0;
   for (int64_t begin = 0, index = 0; begin < n; begin += step, ++index) {
     const int64_t end = std::min(n, begin + step);
@@ -359,9 +505,14 @@ StreamDecision decide_stream(const Calibration& c, const Scores& scores, double 
     run = bad.back() ? run + 1 : 0;
     s.longest_bad_run = std::max(s.longest_bad_run, run);
     s.bad_windows += bad.back() ? 1 : 0;
+    attacked.push_back(s.windows.back().verdict == Verdict::kAttack);
+    s.attack_windows += attacked.back() ? 1 : 0;
+    s.shift_windows += s.windows.back().verdict == Verdict::kShift ? 1 : 0;
   }
   s.alarm_window = first_alarm(bad, consecutive);
   s.degraded = s.alarm_window.has_value();
+  s.attack_window = first_alarm(attacked, consecutive);
+  s.verdict = s.attack_window ? Verdict::kAttack : s.degraded ? Verdict::kShift : Verdict::kClean;
   return s;
 }
 
@@ -384,6 +535,16 @@ nlohmann::json to_json(const WindowDecision& w) {
             {"flagged_fraction", static_cast<double>(w.flagged_count) / w.count},
             {"binomial_p_value", w.binomial_p_value},
             {"flagged_indices", w.flagged}}},
+          {"verdict", verdict_name(w.verdict)},
+          {"adversarial",
+           {{"statistic", "noise_flip"},
+            {"threshold", w.threshold_adversarial},
+            {"flagged_count", w.adversarial_count},
+            {"flagged_fraction", static_cast<double>(w.adversarial_count) / w.count},
+            {"binomial_p_value", w.adversarial_p_value},
+            {"mean_noise_flip", w.mean_noise_flip},
+            {"squeeze_flagged_median", w.squeeze_flagged_median},
+            {"flagged_indices", w.adversarial_flagged}}},
           {"reasons", w.reasons}};
 }
 
@@ -391,6 +552,10 @@ nlohmann::json to_json(const StreamDecision& s) {
   nlohmann::json windows = nlohmann::json::array();
   for (const auto& w : s.windows) windows.push_back(to_json(w));
   return {{"degraded", s.degraded},
+          {"verdict", verdict_name(s.verdict)},
+          {"attack_windows", s.attack_windows},
+          {"shift_windows", s.shift_windows},
+          {"attack_window", s.attack_window ? nlohmann::json(*s.attack_window) : nlohmann::json()},
           {"window_size", s.window_size},
           {"consecutive", s.consecutive},
           {"window_count", static_cast<int64_t>(s.windows.size())},

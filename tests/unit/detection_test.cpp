@@ -1,6 +1,9 @@
 // Label-free detection: KS and binomial tests against known values, squeezers, calibration at the
-// requested false-positive rate, window decisions, hysteresis, calibration artifacts.
+// requested false-positive rate, window decisions, hysteresis, calibration artifacts; benign
+// shifts, the noise probe and the clean / shift / attack verdict.
 #include "detection/detection.h"
+
+#include "detection/shifts.h"
 
 #include <catch2/catch.hpp>
 #include <random>
@@ -27,6 +30,18 @@ struct Scored {
   data::Dataset data = test::fashion_slice("t10k", 2000);
   Scores reference = score_inputs(net, data.slice(0, 1000).images, 4, 250);
   Scores held_out = score_inputs(net, data.slice(1000, 1000).images, 4, 250);
+  // The calibration shifts of detect-degradation's default, applied to the reference images.
+  std::vector<ShiftedScores> shifted = [this] {
+    std::vector<ShiftedScores> out;
+    uint64_t seed = 1;
+    for (const auto& sh : parse_shifts("brightness:0.1,translate:2,blur:0.8,noise:0.05", "t")) {
+      out.push_back(
+          {sh.name(), score_inputs(net, apply_shift(data.slice(0, 1000).images, sh, seed++), 4,
+                                   250)});
+    }
+    return out;
+  }();
+  Calibration calibration = calibrate(reference, "ab", 0.05, 4, NoiseProbe{}, shifted);
   static Scored& get() {
     static Scored s;
     return s;
@@ -227,11 +242,21 @@ TEST_CASE("hysteresis fires only after K bad windows in a row", "[unit][detectio
 TEST_CASE("calibration round-trips through JSON and refuses another model", "[unit][detection]") {
   const auto& s = Scored::get();
   const std::string sha(64, 'a');
-  const auto c = calibrate(s.reference, sha, 0.05, 4);
+  const auto c = calibrate(s.reference, sha, 0.05, 4, NoiseProbe{6, 0.12, 5}, s.shifted);
   test::TempDir dir;
   save_calibration(dir / "cal.json", c, "calibration");
   const auto back = load_calibration(dir / "cal.json", "calibration_in");
   CHECK(back.model_sha256 == sha);
+  CHECK(back.noise.draws == 6);
+  CHECK(back.noise.sigma == 0.12);
+  CHECK(back.noise.seed == 5);
+  CHECK(back.threshold_adversarial == c.threshold_adversarial);
+  CHECK(back.shifts == std::vector<std::string>{"brightness:0.1", "translate:2", "blur:0.8",
+                                                "noise:0.05"});
+  REQUIRE(back.rates.size() == 5);
+  CHECK(back.rates[0].set == "clean");
+  CHECK(back.rates[4].adversarial_rate == c.rates[4].adversarial_rate);
+  CHECK(back.rates[2].squeeze_rate == c.rates[2].squeeze_rate);
   CHECK(back.fpr == c.fpr);
   CHECK(back.squeeze_bits == c.squeeze_bits);
   CHECK(back.threshold == c.threshold);
@@ -239,6 +264,8 @@ TEST_CASE("calibration round-trips through JSON and refuses another model", "[un
   CHECK(back.reference_entropy == c.reference_entropy);
   const auto w = s.held_out.slice(0, 300);
   CHECK(decide_window(back, w, 0.01).p_entropy == decide_window(c, w, 0.01).p_entropy);
+  CHECK(decide_window(back, w, 0.01).adversarial_p_value ==
+        decide_window(c, w, 0.01).adversarial_p_value);
 
   CHECK_NOTHROW(check_same_model(back, sha, "calibration_in"));
   CHECK_THROWS_WITH(check_same_model(back, std::string(64, 'b'), "calibration_in"),
@@ -251,6 +278,155 @@ TEST_CASE("calibration round-trips through JSON and refuses another model", "[un
   j = to_json(c);
   j["fpr"] = 1.5;
   CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"), Catch::Contains("fpr"));
+  j = to_json(c);
+  j["adversarial"].erase("threshold");
+  CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"),
+                    Catch::Contains("calibration_in adversarial: missing field 'threshold'"));
+  j = to_json(c);
+  j["adversarial"]["noise"]["draws"] = 0;
+  CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"), Catch::Contains("draws >= 1"));
+  j = to_json(c);
+  j["format"] = "advkfp.calibration/v1";  // made before the verdict existed: recalibrate
+  CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"),
+                    Catch::Contains("format 'advkfp.calibration/v1' is not"));
   CHECK_THROWS_WITH(calibration_from_json(uncalibrated_json("mode labeled"), "calibration_in"),
                     Catch::Contains("holds no calibration (mode labeled)"));
+}
+
+TEST_CASE("benign shifts parse, apply and repeat with their seed", "[unit][detection]") {
+  const auto s = parse_shift("brightness:0.1", "shifts");
+  CHECK(s.kind == "brightness");
+  CHECK(s.value == 0.1);
+  CHECK(s.name() == "brightness:0.1");
+  CHECK(s.family() == "photometric");
+  CHECK(parse_shift("rotate:-10", "shifts").family() == "geometric");
+  CHECK(to_string(parse_shifts("blur:0.8,salt-pepper:0.02", "shifts")) ==
+        "blur:0.8,salt-pepper:0.02");
+  CHECK(parse_shifts("", "shifts").empty());
+  CHECK_THROWS_WITH(parse_shift("fog:1", "shifts"), Catch::Contains("shifts: unknown shift 'fog'"));
+  CHECK_THROWS_WITH(parse_shift("blur", "shifts"), Catch::Contains("is not kind:value"));
+  CHECK_THROWS_WITH(parse_shift("translate:1.5", "shifts"), Catch::Contains("whole pixels"));
+  CHECK_THROWS_WITH(parse_shift("brightness:2", "shifts"), Catch::Contains("in [-1, 1]"));
+  CHECK_THROWS_WITH(parse_shift("gain:x", "shifts"), Catch::Contains("must be a number"));
+  CHECK_THROWS_AS(parse_shifts("gain:0.8,,blur:1", "shifts"), UsageError);
+
+  // translate:1 moves a 3x3 ramp one pixel right and one down, zeros coming in.
+  const auto ramp = torch::arange(1, 10, torch::kFloat).view({1, 1, 3, 3}) / 10;
+  const auto moved = apply_shift(ramp, parse_shift("translate:1", "t"), 0);
+  CHECK(torch::allclose(moved, torch::tensor({0.f, 0.f, 0.f, 0.f, .1f, .2f, 0.f, .4f, .5f})
+                                   .view({1, 1, 3, 3})));
+  CHECK(torch::allclose(apply_shift(ramp, parse_shift("gain:0.5", "t"), 0), ramp * 0.5));
+  CHECK(torch::allclose(apply_shift(ramp, parse_shift("brightness:0.5", "t"), 0),
+                        (ramp + 0.5).clamp(0, 1)));
+  // rotate:0 and blur leave a constant image as it is.
+  const auto flat = torch::full({2, 1, 8, 8}, 0.5f);
+  CHECK(torch::allclose(apply_shift(flat, parse_shift("blur:1", "t"), 0), flat, 0, 1e-6));
+  CHECK(torch::allclose(apply_shift(ramp, parse_shift("rotate:0", "t"), 0), ramp, 0, 1e-6));
+  CHECK(torch::allclose(apply_shift(flat, parse_shift("downscale:2", "t"), 0), flat, 0, 1e-6));
+  // The noise kinds repeat with their seed, change with it, and stay in [0, 1].
+  for (const char* kind : {"noise:0.1", "uniform-noise:0.1", "salt-pepper:0.05"}) {
+    const auto sh = parse_shift(kind, "t");
+    const auto a = apply_shift(flat, sh, 3);
+    CHECK(torch::equal(a, apply_shift(flat, sh, 3)));
+    CHECK_FALSE(torch::equal(a, apply_shift(flat, sh, 4)));
+    CHECK(a.min().item<float>() >= 0.f);
+    CHECK(a.max().item<float>() <= 1.f);
+  }
+}
+
+TEST_CASE("the noise probe is fixed by its seed and scores do not depend on batching",
+          "[unit][detection]") {
+  const NoiseProbe probe{4, 0.1, 3};
+  CHECK(torch::equal(noise_images(probe, 1, 28, 28), noise_images(probe, 1, 28, 28)));
+  CHECK_FALSE(torch::equal(noise_images(probe, 1, 28, 28), noise_images({4, 0.1, 4}, 1, 28, 28)));
+  CHECK(noise_images(probe, 1, 28, 28).sizes() == torch::IntArrayRef({4, 1, 28, 28}));
+  CHECK_THROWS_AS(noise_images({0, 0.1, 0}, 1, 28, 28), Error);
+  CHECK_THROWS_AS(noise_images({4, 0.0, 0}, 1, 28, 28), Error);
+
+  auto& net = test::small_trained_model();
+  const auto x = Scored::get().data.slice(0, 120).images;
+  const auto a = score_inputs(net, x, 4, 120, probe);
+  const auto b = score_inputs(net, x, 4, 50, probe);
+  REQUIRE(a.size() == 120);
+  for (size_t i = 0; i < 120; ++i) {
+    CHECK(a.noise_flip[i] >= 0.0);
+    CHECK(a.noise_flip[i] <= 1.0);
+    CHECK(a.margin[i] >= 0.0);
+    // Other batch sizes run other BLAS kernels: equal to a tolerance (flips are counts and
+    // agree unless a draw sits on a boundary to within that tolerance).
+    CHECK(a.margin[i] == Approx(b.margin[i]).margin(1e-4));
+    CHECK(a.margin_drop[i] == Approx(b.margin_drop[i]).margin(1e-4));
+    CHECK(a.adversarial[i] == Approx(b.adversarial[i]).margin(1e-3));
+  }
+}
+
+TEST_CASE("verdict: clean windows clean, FGSM and PGD windows attack, benign shifts shift",
+          "[unit][detection]") {
+  const auto& s = Scored::get();
+  auto& net = test::small_trained_model();
+  const auto& c = s.calibration;
+  // The calibrated shifts keep the adversarial rate at or below fpr on the reference itself.
+  REQUIRE(c.rates.size() == 5);
+  for (const auto& r : c.rates) {
+    INFO(r.set);
+    CHECK(r.adversarial_rate <= c.fpr + 1e-12);
+  }
+  const auto clean = decide_window(c, s.held_out.slice(0, 500), 0.01);
+  INFO(clean.reasons[3]);
+  CHECK(clean.verdict == Verdict::kClean);
+
+  const auto window = s.data.slice(1000, 500);
+  for (const auto method : {attacks::Method::kFgsm, attacks::Method::kPgd}) {
+    attacks::AttackConfig cfg;
+    cfg.method = method;
+    cfg.epsilon = 0.1;
+    const auto adv = attacks::attack_all(net, window.images, window.labels, cfg, 250, 0, 0);
+    const auto d = decide_window(c, score_inputs(net, adv, 4, 250), 0.01, 1000);
+    INFO(cfg.describe() << ": " << d.reasons[3] << "; " << d.reasons[4]);
+    CHECK(d.verdict == Verdict::kAttack);
+    CHECK(d.degraded);
+    REQUIRE_FALSE(d.adversarial_flagged.empty());
+    CHECK(d.adversarial_flagged.front() >= 1000);
+    CHECK(d.adversarial_count == static_cast<int64_t>(d.adversarial_flagged.size()));
+  }
+  // Benign shifts the calibration never saw, strong enough that the inputs visibly changed.
+  for (const char* shift : {"brightness:0.2", "gain:0.6", "rotate:15", "downscale:2"}) {
+    const auto shifted = apply_shift(window.images, parse_shift(shift, "t"), 9);
+    const auto d = decide_window(c, score_inputs(net, shifted, 4, 250), 0.01);
+    INFO(shift << ": " << d.reasons[0] << "; " << d.reasons[2] << "; " << d.reasons[3]);
+    CHECK(d.verdict == Verdict::kShift);
+  }
+}
+
+TEST_CASE("a stream is attack only after K attack windows in a row", "[unit][detection]") {
+  const auto& s = Scored::get();
+  auto& net = test::small_trained_model();
+  attacks::AttackConfig fgsm;
+  fgsm.epsilon = 0.15;
+  const auto part = s.data.slice(1000, 400);
+  const auto adv = score_inputs(net, attacks::attack_all(net, part.images, part.labels, fgsm, 200, 0, 0), 4, 200);
+  const auto shifted = score_inputs(net, apply_shift(part.images, parse_shift("gain:0.6", "t"), 0), 4, 200);
+  // clean, shift, attack, attack (200 inputs each)
+  Scores stream = s.held_out.slice(0, 200);
+  for (int64_t i = 0; i < 200; ++i) stream.push_back(shifted, i);
+  for (int64_t i = 0; i < 400; ++i) stream.push_back(adv, i);
+  const auto k2 = decide_stream(s.calibration, stream, 0.01, 200, 2);
+  REQUIRE(k2.windows.size() == 4);
+  CHECK(k2.windows[0].verdict == Verdict::kClean);
+  CHECK(k2.windows[1].verdict == Verdict::kShift);
+  CHECK(k2.windows[2].verdict == Verdict::kAttack);
+  CHECK(k2.attack_windows == 2);
+  CHECK(k2.shift_windows == 1);
+  CHECK(k2.verdict == Verdict::kAttack);
+  CHECK(k2.attack_window == 3);
+  // Three attack windows in a row are needed but only two come: degraded, a shift.
+  const auto k3 = decide_stream(s.calibration, stream, 0.01, 200, 3);
+  CHECK(k3.degraded);
+  CHECK(k3.verdict == Verdict::kShift);
+  // The clean part alone is clean.
+  CHECK(decide_stream(s.calibration, stream.slice(0, 200), 0.01, 200, 1).verdict ==
+        Verdict::kClean);
+  CHECK(verdict_name(Verdict::kAttack) == "attack");
+  CHECK(to_json(k2)["verdict"] == "attack");
+  CHECK(to_json(k2.windows[1])["verdict"] == "shift");
 }
