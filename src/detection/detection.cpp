@@ -204,8 +204,10 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
     append(s.median, d_median);
     append(s.squeeze, torch::maximum(d_bits, d_median));
 
-    // Noise consistency: all draws of the batch in one pass, [k * b] inputs, draw-major.
-    const auto noisy = (x.unsqueeze(0) + probes.unsqueeze(1)).clamp(0, 1).flatten(0, 1);
+    // Noise consistency: all draws of the batch in one pass, [k * b] inputs, draw-major. Not
+    // clamped: clamping at 0 on a black background would turn zero-mean noise into a uniform
+    // brightening, which flips borderline clean inputs consistently.
+    const auto noisy = (x.unsqueeze(0) + probes.unsqueeze(1)).flatten(0, 1);
     const auto noisy_logits = net.forward(noisy).to(torch::kDouble).view({k, b, -1});
     const auto y = logits.argmax(1);                                          // [b]
     const auto classes = logits.size(1);

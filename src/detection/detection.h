@@ -68,7 +68,8 @@ at::Tensor reduce_bit_depth(const at::Tensor& x, int64_t bits);
 at::Tensor median_filter_2x2(const at::Tensor& x);
 
 /// The noise-consistency probe: `draws` fixed noise images drawn once from `seed` (Gaussian, std
-/// `sigma`), each added to every input (then clamped to [0, 1]). Adversarial examples sit close
+/// `sigma`), each added to every input (not clamped, so that the noise stays zero-mean on black
+/// backgrounds). Adversarial examples sit close
 /// to a decision boundary that an attack pushed them across: small random noise moves their
 /// logits back towards the class they came from (Roth, Kilcher and Hofmann, "The odds are odd",
 /// ICML 2019), far more than it moves a clean or a naturally shifted input.
