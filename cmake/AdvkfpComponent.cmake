@@ -5,13 +5,17 @@ function(advkfp_reuse_pch target)
   target_precompile_headers(${target} REUSE_FROM advkfp_pch)
 endfunction()
 
-# advkfp_add_component(<cli-name>): components/<cli-name>/{main.cpp,<id>.cpp} -> build/bin/<cli-name>.
-# The options/spec/run code is a static library so tests can call it in-process.
+# advkfp_add_component(<cli-name>): components/<cli-name>/{main.cpp,<id>_spec.cpp,<id>.cpp} ->
+# build/bin/<cli-name>. The declaration (<id>_spec.cpp: flags, defaults, KFP interface) is a
+# torch-free library, advkfp_spec_<id>, which the pipeline compiler links alone; the run code is
+# a second static library on top of it, so tests can call the tool in-process.
 function(advkfp_add_component name)
   string(REPLACE "-" "_" id "${name}")
+  add_library(advkfp_spec_${id} STATIC ${id}_spec.cpp)
+  target_include_directories(advkfp_spec_${id} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(advkfp_spec_${id} PUBLIC advkfp_cli_base)
   add_library(advkfp_cmd_${id} STATIC ${id}.cpp)
-  target_include_directories(advkfp_cmd_${id} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-  target_link_libraries(advkfp_cmd_${id} PUBLIC advkfp::cli)
+  target_link_libraries(advkfp_cmd_${id} PUBLIC advkfp_spec_${id} advkfp::cli)
   advkfp_reuse_pch(advkfp_cmd_${id})
   add_executable(${name} main.cpp)
   target_link_libraries(${name} PRIVATE advkfp_cmd_${id})

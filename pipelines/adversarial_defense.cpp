@@ -83,11 +83,10 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   const auto train_set = data.output("train_dataset");
   const auto test_set = data.output("test_dataset");
 
-  // An evaluate task on model m and dataset ds (clean unless an attack is set on it).
-  const auto evaluation = [&](const std::string& display, const kfp::Value& m,
-                              const kfp::Value& ds) {
-    return p.task(evaluate)
-        .display_name(display)
+  // An evaluate task named `key` on model m and dataset ds (clean unless an attack is set on it).
+  // Tasks are named by their key, which is also what the KFP UI shows.
+  const auto evaluation = [&](const std::string& key, const kfp::Value& m, const kfp::Value& ds) {
+    return p.task(evaluate, key)
         .set("model", m)
         .set("dataset", ds)
         .set("threads", threads)
@@ -135,8 +134,11 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
 
   // The final model, evaluated four ways: clean, under a fresh white-box FGSM, under the transfer
   // FGSM set crafted on the original model, and under white-box PGD with its eps sweep (FGSM
-  // alone overstates robustness).
-  const auto evaluate_final = [&](const kfp::Value& final_model, const std::string& prefix) {
+  // alone overstates robustness); then the report. Both run inside each arm, with the earlier
+  // results passed down, because backends up to 2.16 cannot hand an arm's outputs to a task after
+  // the if/else group (dsl.OneOf, kubeflow/pipelines #13436).
+  const auto evaluate_and_report = [&](const kfp::Value& final_model, const std::string& arm) {
+    const std::string prefix = "evaluate-" + arm;
     auto clean = evaluation(prefix + "-clean", final_model, test_set);
     auto fgsm = evaluation(prefix + "-fgsm", final_model, test_set)
                     .set("attack", "fgsm")
@@ -150,12 +152,20 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                    .set("sweep_limit", sweep_limit)
                    .set("seed", seed)
                    .resources("2", "2G");
-    return std::vector<kfp::Value>{clean.output("metrics"), fgsm.output("metrics"),
-                                   transfer.output("metrics"), pgd.output("metrics")};
+    p.task(report, "report-" + arm)
+        .set("clean_metrics", baseline.output("metrics"))
+        .set("attacked_metrics", attacked.output("metrics"))
+        .set("detection_report", detect.output("report"))
+        .set("final_clean_metrics", clean.output("metrics"))
+        .set("final_fgsm_metrics", fgsm.output("metrics"))
+        .set("final_transfer_metrics", transfer.output("metrics"))
+        .set("final_pgd_metrics", pgd.output("metrics"))
+        .resources("0.5", "512M");
   };
 
   // 5. Only when degraded: PGD adversarial training from the deployed model. Otherwise the model
-  //    is kept and evaluated the same four ways, so the report compares like with like.
+  //    is kept and evaluated the same four ways, so the report compares like with like. Either
+  //    arm ends with the report.
   p.begin_if(detect.output("degraded") == true);
   auto robust = p.task(pgd_train)
                     .set("model", model.output("model"))
@@ -170,21 +180,10 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                     .set("seed", seed)
                     .set("threads", threads)
                     .resources("2", "4G");
-  const auto defended = evaluate_final(robust.output("robust_model"), "evaluate-robust");
+  evaluate_and_report(robust.output("robust_model"), "robust");
   p.begin_else();
-  const auto kept = evaluate_final(model.output("model"), "evaluate-kept");
+  evaluate_and_report(model.output("model"), "kept");
   p.end_if();
-
-  // 6. The report, whichever branch ran (dsl.OneOf over the two arms' evaluations).
-  p.task(report)
-      .set("clean_metrics", baseline.output("metrics"))
-      .set("attacked_metrics", attacked.output("metrics"))
-      .set("detection_report", detect.output("report"))
-      .set("final_clean_metrics", p.one_of({defended[0], kept[0]}))
-      .set("final_fgsm_metrics", p.one_of({defended[1], kept[1]}))
-      .set("final_transfer_metrics", p.one_of({defended[2], kept[2]}))
-      .set("final_pgd_metrics", p.one_of({defended[3], kept[3]}))
-      .resources("0.5", "512M");
   return p;
 }
 

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "adversarial_defense.h"
-#include "cli/run.h"
+#include "cli/edge.h"
 #include "io/files.h"
 #include "io/json.h"
 #include "kfp/images.h"
@@ -19,13 +19,7 @@ int main(int argc, char** argv) {
   app.add_option("--images-config", images_config, "containers/images.conf")->required();
   app.add_option("--output", output, "Where to write adversarial-defense.yaml")->required();
   app.add_flag("--check", check, "Do not write; fail when the file differs from the compiled one.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    cli::print_error("compile-pipeline", std::string(e.what()) + " (see --help)");
-    return cli::kExitUsage;
-  }
+  if (const auto rc = cli::parse_command_line(app, argc, argv, "compile-pipeline")) return *rc;
   return cli::guarded_quiet("compile-pipeline", [&] {
     const auto yaml =
         pipelines::adversarial_defense(kfp::load_image_config(images_config)).compile_yaml();

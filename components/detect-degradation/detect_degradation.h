@@ -31,6 +31,9 @@ struct Options : cli::CommonOptions {
   int64_t batch_size = 256;
 };
 
+/// The tool's declaration (detect_degradation_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 }  // namespace advkfp::detect_degradation

@@ -47,7 +47,8 @@ io::Json robustness_curve(model::Classifier& net, const data::Dataset& ds,
       cfg.restarts = o.restarts;
       cfg.random_start = o.random_start;
       cfg.validate();
-      auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed, 0);
+      auto adv = attacks::robust_attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed,
+                                            0, clean.predictions);
       auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
       const auto stats = metrics::attack_stats(clean.predictions, attacked.predictions, ds.labels,
                                                ds.images, adv);
@@ -104,8 +105,11 @@ void run(const Options& o) {
     cfg.random_start = o.random_start;
     cfg.validate();
     log::info("white-box ", cfg.describe(), " on ", ds.size(), " images");
-    auto adv = attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size, o.seed,
-                                   o.log_every);
+    auto adv = ds.has_labels() ? attacks::robust_attack_all(net, ds.images, ds.labels, cfg,
+                                                            o.batch_size, o.seed, o.log_every,
+                                                            clean.predictions)
+                               : attacks::attack_all(net, ds.images, ds.labels, cfg, o.batch_size,
+                                                     o.seed, o.log_every);
     auto attacked = metrics::evaluate(net, adv, ds.labels, o.batch_size);
     reported = attacked;
     m.update(metrics::to_json(attacked, ds.class_names));
@@ -173,45 +177,8 @@ std::vector<double> parse_epsilons(const std::string& csv, const std::string& wh
   return out;
 }
 
-const cli::Spec<Options>& spec() {
-  static const auto s =
-      cli::Spec<Options>("evaluate",
-                         "Measure a model's accuracy on a dataset, optionally under a white-box "
-                         "FGSM or PGD attack crafted against that model.")
-          .input("model", &Options::model, cli::types::kModel, "Model folder from train or pgd-train.")
-          .input("dataset", &Options::dataset, cli::types::kDataset,
-                 "Dataset folder (clean or adversarial).")
-          .output("metrics", &Options::metrics, cli::types::kMetrics,
-                  "Metrics JSON: accuracy, loss, per-class accuracy, confusion matrix, mean "
-                  "confidence; with an attack also clean accuracy, success rate, perturbation.")
-          .output("confusion_matrix", &Options::confusion_matrix,
-                  cli::types::kClassificationMetrics,
-                  "Confusion matrix with class names (KFP ClassificationMetrics).", true)
-          .param("attack", &Options::attack,
-                 "Attack the inputs first: none, fgsm or pgd (white-box, on this model).",
-                 {"none", "fgsm", "pgd"})
-          .param("epsilon", &Options::epsilon, "Attack L-inf budget, 0 < eps <= 1.",
-                 cli::in_range(0, 1, true, false))
-          .param("steps", &Options::steps, "PGD iterations.", cli::at_least(1))
-          .param("step_size", &Options::step_size, "PGD step; 0 uses 2.5 * epsilon / steps.",
-                 cli::in_range(0, 1))
-          .param("restarts", &Options::restarts, "PGD restarts (the strongest per image is kept).",
-                 cli::at_least(1))
-          .param("random_start", &Options::random_start, "PGD starts at a random point of the ball.")
-          .param("sweep_epsilons", &Options::sweep_epsilons,
-                 "Also measure accuracy against eps: comma-separated budgets, e.g. "
-                 "0,0.05,0.1,0.15,0.2,0.25,0.3 (empty: no sweep). Written as robustness_curve.")
-          .param("sweep_attacks", &Options::sweep_attacks,
-                 "Attacks of the sweep, comma-separated: fgsm, pgd (PGD uses --steps, "
-                 "--step-size, --restarts, --random-start).")
-          .param("batch_size", &Options::batch_size, "Images per forward pass.", cli::at_least(1))
-          .param("limit", &Options::limit, "Use only the first N images (0: all).",
-                 cli::at_least(0))
-          .param("sweep_limit", &Options::sweep_limit,
-                 "Run the eps sweep on only the first N images (0: all of them).",
-                 cli::at_least(0))
-          .common()
-          .run(&run);
+const cli::Spec<Options>& tool() {
+  static const auto s = cli::Spec<Options>(spec()).run(&run);
   return s;
 }
 

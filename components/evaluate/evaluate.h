@@ -18,12 +18,15 @@ struct Options : cli::CommonOptions {
   bool random_start = true;
   std::string sweep_epsilons;
   std::string sweep_attacks = "fgsm,pgd";
-  int64_t batch_size = 256;
+  int64_t batch_size = 500;
   int64_t limit = 0;
   int64_t sweep_limit = 0;
 };
 
+/// The tool's declaration (evaluate_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 /// Parses a comma-separated list of budgets in [0, 1] ("0,0.05,0.1"). Throws advkfp::UsageError
 /// naming `what` for an empty item, a non-number or a value outside [0, 1].

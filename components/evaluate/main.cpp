@@ -1,3 +1,3 @@
 #include "cli/run.h"
 #include "evaluate.h"
-int main(int argc, char** argv) { return advkfp::cli::run(argc, argv, advkfp::evaluate::spec()); }
+int main(int argc, char** argv) { return advkfp::cli::run(argc, argv, advkfp::evaluate::tool()); }

@@ -11,10 +11,13 @@ struct Options : cli::CommonOptions {
   std::filesystem::path model, dataset, adversarial_dataset, metrics;
   double epsilon = 0.15;
   bool use_predictions = false;
-  int64_t batch_size = 256;
+  int64_t batch_size = 500;
   int64_t limit = 0;
 };
 
+/// The tool's declaration (fgsm_attack_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 }  // namespace advkfp::fgsm_attack

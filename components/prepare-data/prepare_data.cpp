@@ -96,34 +96,8 @@ std::filesystem::path resolve_source(const std::string& uri) {
   throw UsageError(describe("source_uri", "unsupported scheme '" + scheme + "'"));
 }
 
-const cli::Spec<Options>& spec() {
-  static const auto s =
-      cli::Spec<Options>("prepare-data",
-                         "Convert MNIST-style IDX files (default: Debian's Fashion-MNIST) into "
-                         "train and test dataset folders.")
-          .param("source_uri", &Options::source_uri,
-                 "Folder (path, file://, or gs://, s3://, minio:// as mounted by the KFP "
-                 "launcher) holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]; empty: "
-                 "Fashion-MNIST from Debian's dataset-fashion-mnist.")
-          .output("train_dataset", &Options::train_dataset, cli::types::kDataset,
-                  "Training set folder.")
-          .output("test_dataset", &Options::test_dataset, cli::types::kDataset,
-                  "Test set folder.")
-          .output("reference_dataset", &Options::reference_dataset, cli::types::kDataset,
-                  "Clean held-out set for label-free detection: the last reference_size "
-                  "training images, left out of train_dataset (omit: nothing held out).",
-                  true)
-          .param("reference_size", &Options::reference_size,
-                 "Training images held out as the reference set when reference_dataset is given.",
-                 cli::at_least(1))
-          .param("class_names", &Options::class_names,
-                 "Comma-separated class names in label order (empty: Fashion-MNIST's).")
-          .param("train_limit", &Options::train_limit, "Keep the first N training images (0: all).",
-                 cli::at_least(0))
-          .param("test_limit", &Options::test_limit, "Keep the first N test images (0: all).",
-                 cli::at_least(0))
-          .common(false)
-          .run(&run);
+const cli::Spec<Options>& tool() {
+  static const auto s = cli::Spec<Options>(spec()).run(&run);
   return s;
 }
 

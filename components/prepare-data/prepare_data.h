@@ -17,7 +17,10 @@ struct Options : cli::CommonOptions {
   int64_t reference_size = 5000;
 };
 
+/// The tool's declaration (prepare_data_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 /// Where the IDX files of `uri` are on this machine: "" is Debian's Fashion-MNIST; a plain path or
 /// file:// URI is taken as is; gs://, s3:// and minio:// map to /gcs/, /s3/ and /minio/ as the

@@ -1,3 +1,3 @@
 #include "cli/run.h"
 #include "report.h"
-int main(int argc, char** argv) { return advkfp::cli::run(argc, argv, advkfp::report::spec()); }
+int main(int argc, char** argv) { return advkfp::cli::run(argc, argv, advkfp::report::tool()); }

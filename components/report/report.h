@@ -18,7 +18,10 @@ struct Options : cli::CommonOptions {
   std::string title = "Adversarial robustness report";
 };
 
+/// The tool's declaration (report_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 /// What a report is made from, read from the inputs (final_* absent when not given).
 struct Inputs {

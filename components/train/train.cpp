@@ -59,28 +59,8 @@ void run(const Options& o) {
 
 }  // namespace
 
-const cli::Spec<Options>& spec() {
-  static const auto s =
-      cli::Spec<Options>("train", "Train the paper CNN on a labelled dataset (Adam, StepLR, cross-entropy).")
-          .input("dataset", &Options::dataset, cli::types::kDataset,
-                 "Labelled training set (a dataset folder from prepare-data).")
-          .output("model", &Options::model, cli::types::kModel,
-                  "Trained model folder: TorchScript model.pt + model.json sidecar.")
-          .output("metrics", &Options::metrics, cli::types::kMetrics,
-                  "Training metrics JSON with the per-epoch history.")
-          .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
-          .param("batch_size", &Options::batch_size, "Images per optimisation step.",
-                 cli::at_least(1))
-          .param("learning_rate", &Options::learning_rate, "Adam learning rate.",
-                 cli::in_range(0, 10, true, true))
-          .param("lr_step", &Options::lr_step, "StepLR: epochs between learning-rate decays.",
-                 cli::at_least(1))
-          .param("lr_gamma", &Options::lr_gamma, "StepLR: decay factor.",
-                 cli::in_range(0, 1, true, false))
-          .param("limit", &Options::limit, "Use only the first N images (0: all).",
-                 cli::at_least(0))
-          .common()
-          .run(&run);
+const cli::Spec<Options>& tool() {
+  static const auto s = cli::Spec<Options>(spec()).run(&run);
   return s;
 }
 

@@ -17,6 +17,9 @@ struct Options : cli::CommonOptions {
   int64_t limit = 0;
 };
 
+/// The tool's declaration (train_spec.cpp, torch-free).
 const cli::Spec<Options>& spec();
+/// spec() bound to the run code: what main() and in-process callers run.
+const cli::Spec<Options>& tool();
 
 }  // namespace advkfp::train

@@ -1,7 +1,11 @@
 // FGSM and PGD as pure functions of (model, inputs, labels, config).
 #include "attacks/attacks.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "common/error.h"
@@ -58,12 +62,36 @@ torch::Tensor input_gradient(model::Classifier& net, const torch::Tensor& x,
   return torch::autograd::grad({loss}, {xg})[0];
 }
 
-torch::Tensor per_sample_loss(model::Classifier& net, const torch::Tensor& x,
-                              const torch::Tensor& y, torch::Tensor* wrong) {
-  torch::NoGradGuard no_grad;
-  auto logits = net.forward(x);
-  if (wrong) *wrong = logits.argmax(1).ne(y);
+torch::Tensor per_sample_loss(const torch::Tensor& logits, const torch::Tensor& y) {
   return F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+}
+
+torch::Tensor fgsm_step(const torch::Tensor& x, const torch::Tensor& g, double epsilon) {
+  return (x + epsilon * g.sign()).clamp_(0.0, 1.0).detach();
+}
+
+// One PGD step and its projection, in one pass over the batch and in place:
+//   x <- clamp(x0 + clamp((x + alpha * sign(g)) - x0, -eps, eps), 0, 1)
+// with the same float operations in the same order as that tensor expression (so the same
+// results, bit for bit), without the five temporaries it allocates per step. alpha * sign(g) is
+// exact, so a compiler contracting it into a fused multiply-add cannot change a result either.
+void step_and_project(torch::Tensor& x, const torch::Tensor& g, const torch::Tensor& x0,
+                      double alpha, double eps) {
+  TORCH_CHECK(x.is_contiguous() && x0.is_contiguous() && x.scalar_type() == torch::kFloat &&
+                  x0.sizes() == x.sizes(),
+              "step_and_project: x and x0 must be contiguous float32 of one shape");
+  const auto gc = g.contiguous();
+  float* xp = x.data_ptr<float>();
+  const float* gp = gc.data_ptr<float>();
+  const float* x0p = x0.data_ptr<float>();
+  const auto a = static_cast<float>(alpha), e = static_cast<float>(eps);
+  at::parallel_for(0, x.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float s = static_cast<float>((0.0f < gp[i]) - (gp[i] < 0.0f));  // at::sign
+      const float d = std::min(std::max((xp[i] + a * s) - x0p[i], -e), e);
+      xp[i] = std::min(std::max(x0p[i] + d, 0.0f), 1.0f);
+    }
+  });
 }
 
 }  // namespace
@@ -71,8 +99,7 @@ torch::Tensor per_sample_loss(model::Classifier& net, const torch::Tensor& x,
 torch::Tensor fgsm(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
                    double epsilon) {
   model::FrozenParameters frozen(net);
-  auto g = input_gradient(net, x, y);
-  return (x + epsilon * g.sign()).clamp_(0.0, 1.0).detach();
+  return fgsm_step(x, input_gradient(net, x, y), epsilon);
 }
 
 torch::Tensor pgd(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
@@ -80,22 +107,22 @@ torch::Tensor pgd(model::Classifier& net, const torch::Tensor& x, const torch::T
   model::FrozenParameters frozen(net);
   const double eps = config.epsilon;
   const double alpha = config.effective_step();
-  const auto x0 = x.detach();
+  const auto x0 = x.detach().contiguous();
   torch::Tensor best, best_loss, best_wrong;
   for (int64_t r = 0; r < config.restarts; ++r) {
     torch::Tensor xa = x0.clone();
-    if (config.random_start) {
-      xa = (xa + torch::empty_like(xa).uniform_(-eps, eps, gen)).clamp_(0.0, 1.0);
-    }
+    if (config.random_start) xa.add_(torch::empty_like(xa).uniform_(-eps, eps, gen)).clamp_(0.0, 1.0);
     for (int64_t s = 0; s < config.steps; ++s) {
-      auto g = input_gradient(net, xa, y);
-      xa = xa + alpha * g.sign();
-      xa = x0 + (xa - x0).clamp_(-eps, eps);
-      xa.clamp_(0.0, 1.0);
+      step_and_project(xa, input_gradient(net, xa, y), x0, alpha, eps);
     }
-    if (config.restarts == 1) return xa.detach();
-    torch::Tensor wrong;
-    auto loss = per_sample_loss(net, xa, y, &wrong);
+    if (config.restarts == 1) return xa;
+    torch::Tensor loss, wrong;
+    {
+      torch::NoGradGuard no_grad;
+      auto logits = net.forward(xa);
+      wrong = logits.argmax(1).ne(y);
+      loss = per_sample_loss(logits, y);
+    }
     if (r == 0) {
       best = xa, best_loss = loss, best_wrong = wrong;
       continue;
@@ -110,6 +137,111 @@ torch::Tensor pgd(model::Classifier& net, const torch::Tensor& x, const torch::T
   return best.detach();
 }
 
+namespace {
+
+// robust_attack_all() on one batch; `correct` (bool [N]) marks the images classified correctly on
+// the clean input.
+torch::Tensor robust_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
+                           const torch::Tensor& correct, const AttackConfig& config,
+                           at::Generator& gen) {
+  model::FrozenParameters frozen(net);
+  const auto x0 = x.detach().contiguous();
+  auto out = x0.clone();
+  if (config.method == Method::kFgsm) {
+    const auto active = correct.nonzero().flatten();  // batch rows classified correctly
+    if (active.numel() == 0) return out;
+    auto xg = x0.index_select(0, active).requires_grad_(true);
+    // d(sum of per-image losses)/dx: an image's gradient does not depend on its batch.
+    auto loss = F::cross_entropy(net.forward(xg), y.index_select(0, active),
+                                 F::CrossEntropyFuncOptions().reduction(torch::kSum));
+    auto g = torch::autograd::grad({loss}, {xg})[0];
+    out.index_copy_(0, active, fgsm_step(xg.detach(), g, config.epsilon));
+    return out;
+  }
+  const double eps = config.epsilon;
+  const double alpha = config.effective_step();
+  const int64_t n = x0.size(0);
+  // Rows of the batch already settled: wrong on the clean input, or fooled by an iterate.
+  auto done = correct.logical_not();
+  // Per batch row: the loss of the restart kept for a row never fooled.
+  auto best_loss = torch::full({n}, -std::numeric_limits<float>::infinity());
+  // The rows still attacked are computed in groups of n, n/2, n/4, ... rows (rounded up), padded
+  // with settled rows whose results are ignored: the tensors of a step then come in a few fixed
+  // sizes, which the allocator reuses batch after batch, instead of a new size per step.
+  const auto group_size = [n](int64_t live) {
+    int64_t size = n;
+    while (size > 1 && (size + 1) / 2 >= live) size = (size + 1) / 2;
+    return size;
+  };
+  // `size` rows of the batch: the live ones (in order), then settled ones as padding.
+  const auto pick = [&](const torch::Tensor& live_rows, const torch::Tensor& settled_rows,
+                        int64_t size) {
+    return torch::cat({live_rows, settled_rows.slice(0, 0, size - live_rows.size(0))});
+  };
+  const auto settle = [&](const torch::Tensor& rows, const torch::Tensor& xa,
+                          const torch::Tensor& which) {  // out[rows[j]] = xa[j] where which[j]
+    const auto js = which.nonzero().flatten();
+    const auto* j = js.data_ptr<int64_t>();
+    const auto* row = rows.data_ptr<int64_t>();
+    for (int64_t i = 0; i < js.size(0); ++i) out[row[j[i]]].copy_(xa[j[i]]);
+  };
+  for (int64_t r = 0; r < config.restarts; ++r) {
+    torch::Tensor noise;  // drawn for the whole batch, as pgd() draws it
+    if (config.random_start) noise = torch::empty_like(x0).uniform_(-eps, eps, gen);
+    const auto live_rows = done.logical_not().nonzero().flatten();
+    const int64_t live_count = live_rows.size(0);
+    if (live_count == 0) continue;
+    const int64_t size = group_size(live_count);
+    auto rows = pick(live_rows, done.nonzero().flatten(), size);
+    auto live = torch::arange(size).lt(live_count);
+    auto xs0 = x0.index_select(0, rows);
+    auto ys = y.index_select(0, rows);
+    auto xa = xs0.clone();
+    if (config.random_start) xa.add_(noise.index_select(0, rows)).clamp_(0.0, 1.0);
+    for (int64_t s = 0;; ++s) {
+      const bool last = s == config.steps;  // the final iterate: checked, not stepped from
+      auto xg = xa.detach().requires_grad_(!last);
+      torch::Tensor logits;
+      {
+        c10::AutoGradMode grad_mode(!last);
+        logits = net.forward(xg);
+      }
+      const auto fooled = logits.argmax(1).ne(ys);
+      const auto newly = fooled & live;
+      settle(rows, xa, newly);
+      done.index_fill_(0, rows.masked_select(newly), true);
+      live &= fooled.logical_not();
+      if (last) {
+        // Rows never fooled: keep this restart's iterate where its loss is the highest so far.
+        torch::NoGradGuard no_grad;
+        const auto loss = per_sample_loss(logits, ys);
+        const auto better = live & loss.gt(best_loss.index_select(0, rows));
+        settle(rows, xa, better);
+        best_loss.index_put_({rows.masked_select(better)}, loss.masked_select(better));
+        break;
+      }
+      const int64_t left = live.sum().item<int64_t>();
+      if (left == 0) break;
+      // d(sum of the live rows' losses)/dx: an image's gradient does not depend on its batch.
+      auto loss = (per_sample_loss(logits, ys) * live.to(logits.scalar_type())).sum();
+      auto g = torch::autograd::grad({loss}, {xg})[0];
+      step_and_project(xa, g, xs0, alpha, eps);
+      const int64_t next = group_size(left);
+      if (next < rows.size(0)) {
+        const auto sel = pick(live.nonzero().flatten(), live.logical_not().nonzero().flatten(), next);
+        rows = rows.index_select(0, sel);
+        live = live.index_select(0, sel);
+        xa = xa.index_select(0, sel);
+        xs0 = xs0.index_select(0, sel);
+        ys = ys.index_select(0, sel);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor attack_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
                            const AttackConfig& config, at::Generator& gen) {
   if (config.method == Method::kFgsm) return fgsm(net, x, y, config.epsilon);
@@ -117,8 +249,12 @@ torch::Tensor attack_batch(model::Classifier& net, const torch::Tensor& x, const
 }
 
 torch::Tensor predicted_labels(model::Classifier& net, const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  return net.forward(x).argmax(1);
+  torch::Tensor pred;
+  {
+    c10::InferenceMode inference;
+    pred = net.forward(x).argmax(1);
+  }
+  return pred.clone();  // a normal tensor: labels are saved for the attack's backward pass
 }
 
 torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
@@ -137,6 +273,31 @@ torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
     auto x = images.slice(0, begin, end);
     auto y = labels.defined() ? labels.slice(0, begin, end) : predicted_labels(net, x);
     out.slice(0, begin, end).copy_(attack_batch(net, x, y, config, gen));
+    progress.step();
+  }
+  return out;
+}
+
+torch::Tensor robust_attack_all(model::Classifier& net, const torch::Tensor& images,
+                                const torch::Tensor& labels, const AttackConfig& config,
+                                int64_t batch_size, int64_t seed, int64_t log_every,
+                                const torch::Tensor& clean_predictions) {
+  config.validate();
+  TORCH_CHECK(batch_size > 0, "robust_attack_all: batch_size must be positive");
+  TORCH_CHECK(labels.defined(), "robust_attack_all: needs labels");
+  net.eval();
+  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+  const int64_t n = images.size(0);
+  auto out = torch::empty_like(images);
+  const int64_t batches = (n + batch_size - 1) / batch_size;
+  log::Progress progress(config.describe(), batches, batch_size, log_every);
+  for (int64_t b = 0; b < batches; ++b) {
+    const int64_t begin = b * batch_size, end = std::min(n, begin + batch_size);
+    auto x = images.slice(0, begin, end);
+    auto y = labels.slice(0, begin, end);
+    auto pred = clean_predictions.defined() ? clean_predictions.slice(0, begin, end)
+                                            : predicted_labels(net, x);
+    out.slice(0, begin, end).copy_(robust_batch(net, x, y, pred.eq(y), config, gen));
     progress.step();
   }
   return out;

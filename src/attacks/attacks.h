@@ -57,6 +57,22 @@ torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
                          const torch::Tensor& labels, const AttackConfig& config,
                          int64_t batch_size, int64_t seed, int64_t log_every);
 
+/// Robust-accuracy evaluation of a whole labelled set, batch by batch, with the model in eval mode:
+/// only images still classified correctly are attacked, as robustness evaluations do. An image the
+/// model gets wrong on the clean input keeps the clean input; PGD checks every iterate (the random
+/// start included) and an image fooled at one keeps that iterate, while later steps and restarts
+/// run on the rest only. An image never fooled gets what pgd()/fgsm() give it (PGD: the last
+/// iterate of its highest-loss restart). Random starts are drawn for whole batches exactly as
+/// attack_all() draws them, so an image that is never fooled follows the same steps as there (up to
+/// the summation order of its gradient: the loss is summed per image, so that an image's step does
+/// not depend on which images share its batch). Accuracy on the result is at most attack_all()'s
+/// (up to that rounding): lower by the images an intermediate iterate fooled and the last did not. `clean_predictions` (int64 [N]) saves the clean forward pass when the caller has
+/// it; undefined: computed here.
+torch::Tensor robust_attack_all(model::Classifier& net, const torch::Tensor& images,
+                                const torch::Tensor& labels, const AttackConfig& config,
+                                int64_t batch_size, int64_t seed, int64_t log_every,
+                                const torch::Tensor& clean_predictions = {});
+
 /// The configuration as recorded in metrics and model sidecars.
 nlohmann::json to_json(const AttackConfig& c);
 

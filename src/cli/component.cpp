@@ -49,6 +49,24 @@ const nlohmann::json& published_metadata() { return sink(); }
 
 void clear_published_metadata() { sink() = nlohmann::json::object(); }
 
+std::filesystem::path input_artifact_path(const nlohmann::json& executor_input,
+                                          const std::string& name) {
+  const auto& inputs = executor_input.contains("inputs") ? executor_input["inputs"] : nlohmann::json();
+  if (!inputs.is_object() || !inputs.contains("artifacts") || !inputs["artifacts"].is_object() ||
+      !inputs["artifacts"].contains(name)) {
+    return {};
+  }
+  const auto& list = inputs["artifacts"][name].value("artifacts", nlohmann::json::array());
+  if (!list.is_array() || list.empty() || !list[0].is_object()) return {};
+  const std::string uri = list[0].value("uri", "");
+  for (const auto& [scheme, mount] : {std::pair{"gs://", "/gcs/"}, {"s3://", "/s3/"},
+                                      {"minio://", "/minio/"}, {"file://", ""}}) {
+    const std::string s = scheme;
+    if (uri.rfind(s, 0) == 0) return std::string(mount) + uri.substr(s.size());
+  }
+  return uri;
+}
+
 nlohmann::json parse_executor_input(const std::string& text) {
   nlohmann::json j;
   try {

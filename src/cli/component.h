@@ -22,11 +22,13 @@ const nlohmann::json& published_metadata();
 void clear_published_metadata();
 
 /// Does the component pass the executor input ({{$}}) to the tool? True when it has metrics-like
-/// outputs or output parameters, whose values KFP reads from ExecutorOutput.
+/// outputs or output parameters, whose values KFP reads from ExecutorOutput, or optional input
+/// artifacts, which the tool finds there.
 template <class O>
 bool wants_executor_input(const Spec<O>& spec) {
   for (const auto& f : spec.fields()) {
     if (f.role == Role::kOutputParameter) return true;
+    if (f.role == Role::kInputArtifact && f.optional && f.in_component) return true;
     if (f.role == Role::kOutputArtifact &&
         (f.type == types::kMetrics || f.type == types::kClassificationMetrics)) {
       return true;
@@ -50,9 +52,10 @@ kfp::ComponentSpec to_component(const Spec<O>& spec, const std::string& image) {
     if (!f.in_component) continue;
     const Arg flag{Arg::Kind::kLiteral, "--" + flag_name(f.name), {}};
     if (f.role == Role::kInputArtifact && f.optional) {
-      // An optional input artifact is passed only when bound: {if: {cond: {isPresent: ...}}}.
+      // An optional input artifact: a plain inputPath where a pipeline binds it, else read from
+      // the executor input (kfp::Arg::Kind::kIfBound).
       c.inputs.push_back({f.name, f.type, f.description, std::nullopt, true});
-      c.args.push_back({Arg::Kind::kIfPresent, f.name, {flag, {Arg::Kind::kInputPath, f.name, {}}}});
+      c.args.push_back({Arg::Kind::kIfBound, f.name, {flag, {Arg::Kind::kInputPath, f.name, {}}}});
       continue;
     }
     c.args.push_back(flag);
@@ -102,6 +105,12 @@ struct OutputDecl {
 };
 void write_executor_output(const nlohmann::json& executor_input,
                            const std::vector<OutputDecl>& outputs);
+
+/// Where optional input artifact `name` is on this machine according to the executor input: its
+/// uri, with gs://, s3:// and minio:// mapped to /gcs/, /s3/ and /minio/ as the KFP launcher mounts
+/// them (file:// stripped). Empty when the executor input does not list it (not provided).
+std::filesystem::path input_artifact_path(const nlohmann::json& executor_input,
+                                          const std::string& name);
 
 /// Parses the --executor-input value. Throws advkfp::UsageError when it is not ExecutorInput JSON.
 nlohmann::json parse_executor_input(const std::string& text);

@@ -1,5 +1,5 @@
 // cli::run: owns main() for every tool. Binds a Spec to CLI11, validates, sets threads and seed,
-// runs, and maps errors to exit codes (0 ok, 1 runtime failure, 2 usage error).
+// runs, and maps errors to exit codes (cli/edge.h: 0 ok, 1 runtime failure, 2 usage error).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,37 +10,26 @@
 #include <type_traits>
 
 #include "cli/component.h"
+#include "cli/edge.h"
 #include "cli/spec.h"
 #include "common/error.h"
 #include "common/log.h"
 
 namespace advkfp::cli {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;
+/// Sets glibc malloc so that memory freed between batches stays in the process (no mmap'd blocks,
+/// no trimming, one arena): the steady state of every loop then takes no page faults, whatever
+/// MALLOC_*_ variables the environment sets. Called first thing by run(); see run.cpp for why.
+void configure_allocator();
 
-/// "<tool> (advkfp) <version>"
-std::string version_line(const std::string& tool);
 /// Applies CommonOptions: logging, thread count (0 = available cores), global seed. Returns the
 /// thread count in use.
 int64_t apply_common(const std::string& tool, const CommonOptions& common);
 /// Checks before any work that an output path's folder can be created and written, so a long run
 /// does not fail at the end. Throws advkfp::Error naming `what`.
 void check_writable(const std::filesystem::path& path, const std::string& what);
-/// Prints "<tool>: error: <message>" (first line only) to stderr.
-void print_error(const std::string& tool, const std::string& message);
-/// Runs `body`, mapping exceptions to exit codes and printing one error line.
+/// guarded_quiet() with LibTorch's errors as one line and a closing "done in" line.
 int guarded(const std::string& tool, const std::function<void()>& body);
-/// guarded() without the closing "done in" line.
-int guarded_quiet(const std::string& tool, const std::function<void()>& body);
-
-/// Handles `--print-component-spec [--image REF | --images-config FILE]`: prints the component
-/// YAML built by `make(image)` to stdout. Returns the exit code.
-int print_component_spec(const std::string& tool, int argc, char** argv,
-                         const std::function<kfp::ComponentSpec(const std::string&)>& make);
-/// True when argv asks for the component spec.
-bool wants_component_spec(int argc, char** argv);
 
 /// Adds one CLI11 option per field of `spec`, bound to `options`.
 template <class O>
@@ -88,6 +77,7 @@ void validate(const Spec<O>& spec, const O& options) {
 
 template <class O>
 int run(int argc, char** argv, const Spec<O>& spec) {
+  configure_allocator();
   if (wants_component_spec(argc, argv)) {
     return print_component_spec(spec.name(), argc, argv,
                                 [&](const std::string& image) { return to_component(spec, image); });
@@ -104,15 +94,7 @@ int run(int argc, char** argv, const Spec<O>& spec) {
   app.add_flag("--print-component-spec",
                "Print this tool's KFP component YAML (with --image REF or --images-config FILE) "
                "and exit.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-      return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --help, --version
-    }
-    print_error(spec.name(), std::string(e.what()) + " (see --help)");
-    return kExitUsage;
-  }
+  if (const auto rc = parse_command_line(app, argc, argv, spec.name())) return *rc;
   return guarded(spec.name(), [&] {
     validate(spec, options);
     for (const auto& f : spec.fields()) {
@@ -122,6 +104,11 @@ int run(int argc, char** argv, const Spec<O>& spec) {
     }
     nlohmann::json executor;
     if (!executor_input.empty()) executor = parse_executor_input(executor_input);
+    for (const auto& f : spec.fields()) {  // optional inputs a KFP task provided (kIfBound)
+      if (executor.is_null() || f.role != Role::kInputArtifact || !f.optional) continue;
+      auto& path = options.*std::get<std::filesystem::path O::*>(f.member);
+      if (path.empty()) path = input_artifact_path(executor, f.name);
+    }
     const auto& common = static_cast<const CommonOptions&>(options);
     const int64_t threads = apply_common(spec.name(), common);
     log::info(version_line(spec.name()), ", ", threads, " threads, seed ", common.seed);

@@ -41,7 +41,10 @@ void error(const Args&... args) {
 
 /// Rate-limited progress lines for long loops: "<label> 1200/60000 (2%) 2650 img/s, ETA 22s".
 /// Prints at most one line every `every` steps (and at the end); silent when `every` is 0 or the
-/// level is below info.
+/// level is below info. At debug level (--verbose) the last step also logs the minor page faults
+/// the process took in the second half of the loop (the first half is its warm-up: the heap grows
+/// to the working set and settles), i.e. in the loop's steady state:
+/// "<label>: steady state: F minor page faults in S steps (f per step)".
 class Progress {
  public:
   Progress(std::string label, int64_t total_steps, int64_t items_per_step, int64_t every);
@@ -53,6 +56,10 @@ class Progress {
   std::string label_;
   int64_t total_, items_per_step_, every_, done_ = 0;
   std::chrono::steady_clock::time_point start_;
+  int64_t faults_after_first_ = -1;
 };
+
+/// Minor page faults of this process so far (getrusage).
+int64_t minor_page_faults();
 
 }  // namespace advkfp::log

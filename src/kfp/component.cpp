@@ -31,10 +31,7 @@ OrderedJson v1_args(const std::vector<Arg>& list) {
       case Arg::Kind::kInputPath: args.push_back({{"inputPath", a.value}}); break;
       case Arg::Kind::kOutputPath: args.push_back({{"outputPath", a.value}}); break;
       case Arg::Kind::kExecutorInput: args.push_back({{"executorInput", nullptr}}); break;
-      case Arg::Kind::kIfPresent:
-        args.push_back(
-            {{"if", {{"cond", {{"isPresent", a.value}}}, {"then", v1_args(a.then)}}}});
-        break;
+      case Arg::Kind::kIfBound: break;  // read from the executor input (see Arg)
     }
   }
   return args;

@@ -24,9 +24,13 @@ struct OutputSpec {
 
 /// One element of the container's args.
 struct Arg {
-  /// kIfPresent: `then` is used only when the optional input `value` is given (KFP's
-  /// `{if: {cond: {isPresent: X}}}`, the IR's IfPresent placeholder).
-  enum class Kind { kLiteral, kInputValue, kInputPath, kOutputPath, kExecutorInput, kIfPresent };
+  /// kIfBound: `then` (e.g. `--flag {inputPath: X}`) for the optional input `value`, passed only
+  /// by a task that binds it. The pipeline builder resolves it when compiling: a bound input is a
+  /// plain inputPath, an unbound one passes nothing. The v1 component YAML leaves it out, because
+  /// no released backend resolves `{if: {cond: {isPresent: X}}}` for artifacts (kubeflow/pipelines
+  /// #11009, #14175): the tool finds such an artifact in its --executor-input, whose
+  /// inputs.artifacts lists only the inputs provided.
+  enum class Kind { kLiteral, kInputValue, kInputPath, kOutputPath, kExecutorInput, kIfBound };
   Kind kind = Kind::kLiteral;
   std::string value;  ///< literal text, or the input/output name
   std::vector<Arg> then;

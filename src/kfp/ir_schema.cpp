@@ -298,6 +298,11 @@ std::vector<std::string> check_component_v1(const Json& component) {
     const std::string kind = arg.begin().key();
     if (kind == "executorInput") {
       if (!arg.begin().value().is_null()) problems.push_back(at + ": executorInput takes null");
+      // Optional input artifacts reach the tool through the executor input, which lists the
+      // ones a task provided (no isPresent guard: released backends do not resolve it).
+      for (const auto& [name, art] : inputs) {
+        if (art && optional[name]) seen.insert(name);
+      }
       continue;
     }
     const std::string name = arg.begin().value().is_string() ? arg.begin().value().get<std::string>() : "";

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/version.h"
+#include "kfp/backends.h"
 #include "kfp/types.h"
 #include "kfp/yaml.h"
 
@@ -23,14 +24,42 @@ Json artifact_type(const std::string& type) {
   return {{"schemaTitle", schema_title(type)}, {"schemaVersion", kSchemaVersion}};
 }
 
+// Kubernetes CPU quantity -> cores, as the KFP SDK writes cpuRequest: "2" -> 2, "500m" -> 0.5.
+double cpu_number(const std::string& q, const std::string& task) {
+  static const std::regex kCpu(R"(^([0-9]+(\.[0-9]+)?)(m?)$)");
+  std::smatch m;
+  if (!std::regex_match(q, m, kCpu)) {
+    throw Error("pipeline: " + task + " CPU request '" + q + "' is not a number of cores or millicores");
+  }
+  return std::stod(m[1]) / (m[3].length() ? 1000.0 : 1.0);
+}
+
+// Kubernetes memory quantity -> GB (10^9 bytes), as the KFP SDK writes memoryRequest:
+// "4G" -> 4, "512M" -> 0.512, "1Gi" -> 1.073741824.
+double memory_gb(const std::string& q, const std::string& task) {
+  static const std::regex kMemory(R"(^([0-9]+(\.[0-9]+)?)(E|P|T|G|M|K|Ei|Pi|Ti|Gi|Mi|Ki)?$)");
+  static const std::map<std::string, double> kUnit = {
+      {"", 1.0},          {"K", 1e3},          {"M", 1e6},          {"G", 1e9},
+      {"T", 1e12},        {"P", 1e15},         {"E", 1e18},         {"Ki", 1024.0},
+      {"Mi", 1048576.0},  {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+      {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
+  std::smatch m;
+  if (!std::regex_match(q, m, kMemory)) {
+    throw Error("pipeline: " + task + " memory request '" + q + "' is not a Kubernetes quantity");
+  }
+  return std::stod(m[1]) * kUnit.at(m[3]) / 1e9;
+}
+
 std::string cel_literal(const OrderedJson& v) {
   if (v.is_string()) return "'" + v.get<std::string>() + "'";
   return v.dump();
 }
 
-// Component args as IR placeholders; an IfPresent arg becomes the JSON string the v2 launcher
-// expands ({"IfPresent": {"InputName": ..., "Then": [...]}}), as KFP's compiler writes it.
-Json ir_args(const ComponentSpec& c, const std::vector<Arg>& list, const std::string& task) {
+// Component args as IR placeholders. An optional input's args (kIfBound) are resolved here: a
+// plain inputPath when the task binds it, nothing otherwise, never an IfPresent placeholder,
+// which no released backend resolves for artifacts (kfp/backends.h).
+Json ir_args(const ComponentSpec& c, const std::vector<Arg>& list, const std::string& task,
+             const std::map<std::string, Value>& bound) {
   Json args = Json::array();
   for (const auto& a : list) {
     switch (a.kind) {
@@ -50,13 +79,11 @@ Json ir_args(const ComponentSpec& c, const std::vector<Arg>& list, const std::st
         break;
       }
       case Arg::Kind::kExecutorInput: args.push_back("{{$}}"); break;
-      case Arg::Kind::kIfPresent: {
-        OrderedJson spec;
-        spec["IfPresent"]["InputName"] = a.value;
-        spec["IfPresent"]["Then"] = OrderedJson::parse(ir_args(c, a.then, task).dump());
-        args.push_back(spec.dump());
+      case Arg::Kind::kIfBound:
+        if (bound.count(a.value)) {
+          for (const auto& item : ir_args(c, a.then, task, bound)) args.push_back(item);
+        }
         break;
-      }
     }
   }
   return args;
@@ -91,11 +118,6 @@ Task& Task::set(const std::string& input, const OrderedJson& constant) {
   v.kind = Value::Kind::kConstant;
   v.constant = constant;
   return set(input, v);
-}
-
-Task& Task::display_name(const std::string& name) {
-  pipeline_->tasks_[static_cast<size_t>(index_)].display = name;
-  return *this;
 }
 
 Task& Task::resources(const std::string& cpu_request, const std::string& memory_request) {
@@ -145,11 +167,22 @@ Value Pipeline::input(const std::string& name, const std::string& type,
   return v;
 }
 
-Task Pipeline::task(const ComponentSpec& component) {
+Task Pipeline::task(const ComponentSpec& component, const std::string& key) {
+  static const std::regex kKey(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)");
   TaskData t;
   t.component = component;
-  const int n = ++key_counts_[component.name];
-  t.key = n == 1 ? component.name : component.name + "-" + std::to_string(n);
+  if (key.empty()) {
+    const int n = ++key_counts_[component.name];
+    t.key = n == 1 ? component.name : component.name + "-" + std::to_string(n);
+  } else {
+    t.key = key;
+  }
+  if (!std::regex_match(t.key, kKey)) {
+    throw Error("pipeline: task name '" + t.key + "' is not a valid KFP task name");
+  }
+  for (const auto& other : tasks_) {
+    if (other.key == t.key) throw Error("pipeline: two tasks are named '" + t.key + "'");
+  }
   t.scope = open_.back();
   tasks_.push_back(std::move(t));
   return Task(this, static_cast<int>(tasks_.size()) - 1);
@@ -352,18 +385,34 @@ OrderedJson Pipeline::compile() const {
 
     Json container = {{"image", t.component.image},
                       {"command", t.component.command},
-                      {"args", ir_args(t.component, t.component.args, t.key)}};
-    if (!t.cpu_request.empty()) container["resources"]["resourceCpuRequest"] = t.cpu_request;
+                      {"args", ir_args(t.component, t.component.args, t.key, t.inputs)}};
+    // Both forms, as the KFP SDK writes them: drivers up to 2.3 read only the numbers.
+    if (!t.cpu_request.empty()) {
+      container["resources"]["cpuRequest"] = cpu_number(t.cpu_request, t.key);
+      container["resources"]["resourceCpuRequest"] = t.cpu_request;
+    }
     if (!t.memory_request.empty()) {
+      container["resources"]["memoryRequest"] = memory_gb(t.memory_request, t.key);
       container["resources"]["resourceMemoryRequest"] = t.memory_request;
     }
     executors[exec] = {{"container", container}};
 
-    Json task = {{"taskInfo", {{"name", t.display.empty() ? t.key : t.display}}},
+    Json task = {{"taskInfo", {{"name", t.key}}},
                  {"componentRef", {{"name", comp}}},
                  {"cachingOptions", {{"enableCache", true}}}};
     std::set<std::string> deps;
-    for (const auto& [name, v] : t.inputs) {
+    // Every parameter the executor's args reference is passed, defaults included: the 2.17.0
+    // driver substitutes placeholders before it fills in defaults (kfp/backends.h).
+    std::map<std::string, Value> inputs = t.inputs;
+    for (const auto& in : t.component.inputs) {
+      if (is_artifact_type(in.type) || inputs.count(in.name) || !in.default_value) continue;
+      Value v;
+      v.kind = Value::Kind::kConstant;
+      v.constant = *in.default_value;
+      v.type = in.type;
+      inputs[in.name] = v;
+    }
+    for (const auto& [name, v] : inputs) {
       const bool art = is_artifact_type(t.component.find_input(name)->type);
       task["inputs"][art ? "artifacts" : "parameters"][name] = bind(v, t.scope);
       if (is_output(v) && origin(v) == t.scope) deps.insert(producer(v));
@@ -435,6 +484,9 @@ OrderedJson Pipeline::compile() const {
              {"deploymentSpec", {{"executors", executors}}},
              {"components", components},
              {"root", root}};
+  // What the builder emits runs on every released backend: refuse as kfp-local does by default.
+  const auto problems = backend_problems(ir, backend_profile("all"));
+  if (!problems.empty()) throw Error("pipeline: " + problems.front());
   return OrderedJson::parse(ir.dump());
 }
 

@@ -39,8 +39,6 @@ class Task {
  public:
   Task& set(const std::string& input, const Value& value);
   Task& set(const std::string& input, const OrderedJson& constant);
-  /// taskInfo.name shown in the KFP UI (the task key stays `<component>[-N]`).
-  Task& display_name(const std::string& name);
   /// CPU and memory requests (Kubernetes quantities, e.g. "2", "4G").
   Task& resources(const std::string& cpu_request, const std::string& memory_request);
   /// Output `name` of this task, to bind to another task's input.
@@ -63,8 +61,11 @@ class Pipeline {
   Value input(const std::string& name, const std::string& type, const OrderedJson& default_value,
               const std::string& description);
 
-  /// Adds a task running `component` in the current scope (the root DAG or an open branch).
-  Task task(const ComponentSpec& component);
+  /// Adds a task running `component` in the current scope (the root DAG or an open branch). `key`
+  /// names it, in the IR and in the KFP UI alike (no separate display name: backends up to 2.5
+  /// look producers up by display name); empty: `<component>[-N]`. Throws advkfp::Error for a
+  /// name KFP does not accept or one already used.
+  Task task(const ComponentSpec& component, const std::string& key = "");
 
   /// Opens a conditional branch (`dsl.If`): tasks added until end_branch() run only when `c` holds.
   void begin_branch(const Condition& c);
@@ -75,12 +76,16 @@ class Pipeline {
   void begin_if(const Condition& c);
   void begin_else();
   void end_if();
-  /// `dsl.OneOf`: the output artifact of whichever arm of a closed if/else group ran. Takes one
+  /// `dsl.OneOf`: the output artifact of whichever arm of a closed if/else group ran. Compiling a
+  /// pipeline that consumes it fails: backends up to 2.16 cannot resolve it (kfp/backends.h); run
+  /// the consumer inside each arm instead. Takes one
   /// output per arm, each produced by a task directly in that arm, all of one artifact type.
   Value one_of(const std::vector<Value>& per_arm);
 
   /// The compiled IR document. Throws advkfp::Error for an unset required input, an unknown
-  /// input/output name, a type mismatch or an output used outside the branch that produces it.
+  /// input/output name, a type mismatch, an output used outside the branch that produces it, or a
+  /// construct some released KFP backend cannot run (kfp/backends.h; e.g. a one_of() consumed
+  /// after its group), with the line kfp-local prints for it.
   OrderedJson compile() const;
   /// compile() as YAML with a generated-file header.
   std::string compile_yaml() const;
@@ -89,7 +94,7 @@ class Pipeline {
   friend class Task;
   struct TaskData {
     ComponentSpec component;
-    std::string key, display;
+    std::string key;
     std::map<std::string, Value> inputs;
     std::string cpu_request, memory_request;
     int scope = 0;

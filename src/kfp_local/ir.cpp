@@ -761,4 +761,15 @@ Pipeline load_pipeline(const std::filesystem::path& file) {
   return parse_pipeline(io::read_file(file, "pipeline"), file.string());
 }
 
+std::vector<std::string> backend_problems(const std::filesystem::path& file,
+                                          const kfp::BackendProfile& profile) {
+  const auto docs = kfp::parse_yaml_documents(io::read_file(file, "pipeline"), file.string());
+  std::vector<std::string> lines;
+  if (docs.empty()) return lines;
+  for (const auto& p : kfp::backend_problems(docs[0], profile)) {
+    lines.push_back(file.string() + ": " + p);
+  }
+  return lines;
+}
+
 }  // namespace advkfp::kfp_local

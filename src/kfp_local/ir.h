@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "kfp/backends.h"
 #include "kfp_local/cel.h"
 #include "kfp_local/parameters.h"
 
@@ -155,5 +156,10 @@ Pipeline parse_pipeline(const std::string& text, const std::string& source);
 
 /// parse_pipeline() on a file; the error prefix is the file's path.
 Pipeline load_pipeline(const std::filesystem::path& file);
+
+/// What a backend of `profile` cannot run in the IR of `file` (kfp::backend_problems()), one line
+/// each, prefixed by the file's path. Load the pipeline first: this assumes a valid IR.
+std::vector<std::string> backend_problems(const std::filesystem::path& file,
+                                          const kfp::BackendProfile& profile);
 
 }  // namespace advkfp::kfp_local

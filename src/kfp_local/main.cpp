@@ -1,13 +1,16 @@
 // kfp-local: runs a compiled KFP pipeline (IR YAML) of container components on this machine.
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/edge.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "kfp/backends.h"
 #include "kfp_local/ir.h"
 #include "kfp_local/runner.h"
 
@@ -16,10 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace kl = advkfp::kfp_local;
 
+using advkfp::cli::kExitFailure;
+using advkfp::cli::kExitOk;
 constexpr const char* kTool = "kfp-local";
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
 
 // The folder holding this executable: the components are built next to it.
 fs::path own_folder() {
@@ -28,12 +30,24 @@ fs::path own_folder() {
   return ec ? fs::path() : exe.parent_path();
 }
 
-void print_error(const std::string& message) {
-  std::cerr << kTool << ": error: " << message.substr(0, message.find('\n')) << std::endl;
+void print_error(const std::string& message) { advkfp::cli::print_error(kTool, message); }
+
+// Loads the IR and checks it against the backend profile: each construct the profile's backends
+// cannot run is one error line; nothing runs then.
+std::optional<kl::Pipeline> load(const fs::path& pipeline_file, const std::string& backend) {
+  const advkfp::kfp::BackendProfile profile = advkfp::kfp::backend_profile(backend);
+  kl::Pipeline pipeline = kl::load_pipeline(pipeline_file);
+  const auto problems = kl::backend_problems(pipeline_file, profile);
+  for (const auto& p : problems) print_error(p);
+  if (!problems.empty()) return std::nullopt;
+  return pipeline;
 }
 
-int run(const fs::path& pipeline_file, const kl::RunOptions& options) {
-  const kl::Pipeline pipeline = kl::load_pipeline(pipeline_file);
+int run(const fs::path& pipeline_file, const std::string& backend,
+        const kl::RunOptions& options) {
+  const auto loaded = load(pipeline_file, backend);
+  if (!loaded) return kExitFailure;
+  const kl::Pipeline& pipeline = *loaded;
   const kl::RunResult result = kl::run_pipeline(pipeline, options);
   std::cout << kl::summary_table(result) << std::flush;
   if (result.succeeded) {
@@ -61,12 +75,16 @@ int run(const fs::path& pipeline_file, const kl::RunOptions& options) {
   return kExitFailure;
 }
 
-int validate(const fs::path& pipeline_file) {
-  const kl::Pipeline pipeline = kl::load_pipeline(pipeline_file);
+int validate(const fs::path& pipeline_file, const std::string& backend) {
+  const auto loaded = load(pipeline_file, backend);
+  if (!loaded) return kExitFailure;
+  const kl::Pipeline& pipeline = *loaded;
   for (const auto& w : pipeline.warnings) advkfp::log::warn(w);
   std::cout << pipeline_file.string() << ": pipeline '" << pipeline.name << "' is valid ("
             << pipeline.components.size() << " components, " << pipeline.executors.size()
-            << " executors)\n";
+            << " executors) and runs on KFP backend "
+            << (backend == "all" ? "2.0-2.17" : backend == "spec" ? "spec (as written)" : backend)
+            << "\n";
   return kExitOk;
 }
 
@@ -83,6 +101,13 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Log debug lines (the command line of every task).");
 
   fs::path pipeline_file;
+  std::string backend = "all";
+  const auto add_backend = [&](CLI::App* cmd) {
+    cmd->add_option("--kfp-backend", backend,
+                    "Refuse what this KFP backend cannot run: a release (2.0 to 2.5, 2.14 to "
+                    "2.17, patch optional), all (every one of them) or spec (the IR as written).")
+        ->capture_default_str();
+  };
   kl::RunOptions options;
   options.bin_dir = own_folder();
   auto* run_cmd = app.add_subcommand("run", "Validate, then run every task in dependency order.");
@@ -103,29 +128,19 @@ int main(int argc, char** argv) {
                       "[default: the folder holding kfp-local].");
   run_cmd->add_option("--summary-json", options.summary_json,
                       "Also write the run summary JSON to this file.");
+  add_backend(run_cmd);
 
   auto* validate_cmd = app.add_subcommand("validate", "Only check the pipeline, run nothing.");
   validate_cmd->add_option("pipeline", pipeline_file, "Compiled pipeline (IR YAML).")
       ->required()
       ->check(CLI::ExistingFile);
+  add_backend(validate_cmd);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-      return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --help
-    }
-    print_error(std::string(e.what()) + " (see --help)");
-    return kExitUsage;
-  }
+  if (const auto rc = advkfp::cli::parse_command_line(app, argc, argv, kTool)) return *rc;
   advkfp::log::configure(kTool, verbose ? advkfp::log::Level::kDebug : advkfp::log::Level::kInfo);
-  try {
-    return *run_cmd ? run(pipeline_file, options) : validate(pipeline_file);
-  } catch (const advkfp::UsageError& e) {
-    print_error(e.what());
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    print_error(e.what());
-    return kExitFailure;
-  }
+  int rc = kExitOk;
+  const int thrown = advkfp::cli::guarded_quiet(kTool, [&] {
+    rc = *run_cmd ? run(pipeline_file, backend, options) : validate(pipeline_file, backend);
+  });
+  return thrown != kExitOk ? thrown : rc;
 }

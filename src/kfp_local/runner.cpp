@@ -1,4 +1,5 @@
-// Local driver and launcher: DAGs in dependency order, one task at a time, folders for storage.
+// Local driver and launcher: DAGs in dependency order, one task at a time, folders for storage
+// (the run summary is in summary.cpp).
 #include "kfp_local/runner.h"
 
 #include <algorithm>
@@ -71,29 +72,6 @@ std::string last_lines(const fs::path& file, size_t count) {
     pos = text.rfind('\n', pos - 1);
   }
   return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
-}
-
-std::string display_value(const Json& value) {
-  std::string text = value.is_string() ? value.dump() : format_parameter(value);
-  if (text.size() > 80) text = text.substr(0, 77) + "...";
-  return text;
-}
-
-Json artifact_json(const RuntimeArtifact& a) {
-  Json type = {{"schemaTitle", a.type.schema_title}};
-  if (!a.type.schema_version.empty()) type["schemaVersion"] = a.type.schema_version;
-  return {{"name", a.name},
-          {"uri", a.uri},
-          {"path", a.path.string()},
-          {"type", type},
-          {"metadata", a.metadata}};
-}
-
-Json outputs_json(const std::map<std::string, Json>& parameters,
-                  const std::map<std::string, RuntimeArtifact>& artifacts) {
-  Json artifacts_json = Json::object();
-  for (const auto& [key, a] : artifacts) artifacts_json[key] = artifact_json(a);
-  return {{"parameters", Json(parameters)}, {"artifacts", artifacts_json}};
 }
 
 std::string timestamp() {
@@ -709,71 +687,6 @@ RunResult run_pipeline(const Pipeline& pipeline, const RunOptions& options) {
     io::write_json(options.summary_json, summary, "--summary-json");
   }
   return result;
-}
-
-Json summary_json(const RunResult& result) {
-  Json tasks = Json::array();
-  for (const auto& t : result.tasks) {
-    Json j = {{"path", t.path},
-              {"name", t.display_name},
-              {"component", t.component},
-              {"kind", t.kind},
-              {"state", task_state_name(t.state)},
-              {"durationSeconds", t.seconds}};
-    if (!t.log_file.empty()) j["log"] = t.log_file.string();
-    if (t.peak_rss_kb > 0) j["peakRssKb"] = t.peak_rss_kb;
-    if (!t.message.empty()) j["message"] = t.message;
-    j["outputs"] = outputs_json(t.output_parameters, t.output_artifacts);
-    tasks.push_back(std::move(j));
-  }
-  Json j = {{"pipeline", result.pipeline},
-            {"pipelineRoot", result.pipeline_root.string()},
-            {"state", result.succeeded ? "SUCCEEDED" : "FAILED"},
-            {"parameters", Json(result.parameters)},
-            {"durationSeconds", result.seconds},
-            {"tasks", tasks},
-            {"outputs", outputs_json(result.output_parameters, result.output_artifacts)}};
-  if (!result.error.empty()) j["error"] = result.error;
-  return j;
-}
-
-std::string summary_table(const RunResult& result) {
-  size_t width = 4;
-  const auto label = [](const TaskRecord& t) {
-    const auto slash = t.path.rfind('/');
-    const std::string key = slash == std::string::npos ? t.path : t.path.substr(slash + 1);
-    return t.display_name.empty() || t.display_name == key ? t.path
-                                                           : t.path + " (" + t.display_name + ")";
-  };
-  for (const auto& t : result.tasks) width = std::max(width, label(t).size());
-  std::ostringstream os;
-  const auto row = [&](const std::string& task, const std::string& state, const std::string& time,
-                       const std::string& detail) {
-    std::ostringstream line;
-    line << std::left << std::setw(static_cast<int>(width + 2)) << task << std::setw(11) << state
-         << std::right << std::setw(8) << time << "  " << detail;
-    std::string text = line.str();
-    text.erase(text.find_last_not_of(' ') + 1);
-    os << text << '\n';
-  };
-  row("TASK", "STATE", "TIME", "OUTPUTS");
-  for (const auto& t : result.tasks) {
-    std::vector<std::string> details;
-    for (const auto& [key, value] : t.output_parameters) {
-      details.push_back(key + " = " + display_value(value));
-    }
-    for (const auto& [key, a] : t.output_artifacts) details.push_back(key + ": " + a.path.string());
-    if (!t.message.empty() && t.state != TaskState::kSucceeded) details.push_back(t.message);
-    std::string time = "-";
-    if (t.state == TaskState::kSucceeded || t.state == TaskState::kFailed) {
-      std::ostringstream ts;
-      ts << std::fixed << std::setprecision(2) << t.seconds << 's';
-      time = ts.str();
-    }
-    row(label(t), task_state_name(t.state), time, details.empty() ? "" : details.front());
-    for (size_t i = 1; i < details.size(); ++i) row("", "", "", details[i]);
-  }
-  return os.str();
 }
 
 }  // namespace advkfp::kfp_local

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/log.h"
 
 namespace advkfp::metrics {
 namespace F = torch::nn::functional;
@@ -13,7 +14,6 @@ namespace F = torch::nn::functional;
 Evaluation evaluate(model::Classifier& net, const torch::Tensor& images, const torch::Tensor& labels,
                     int64_t batch_size) {
   TORCH_CHECK(batch_size > 0, "evaluate: batch_size must be positive");
-  torch::NoGradGuard no_grad;
   net.eval();
   const int64_t n = images.size(0);
   const int64_t k = net.info().num_classes();
@@ -22,16 +22,21 @@ Evaluation evaluate(model::Classifier& net, const torch::Tensor& images, const t
   e.labelled = labels.defined();
   e.predictions = torch::empty({n}, torch::kInt64);
   double loss_sum = 0, conf_sum = 0;
-  for (int64_t begin = 0; begin < n; begin += batch_size) {
-    const int64_t end = std::min(n, begin + batch_size);
-    auto logits = net.forward(images.slice(0, begin, end));
-    auto probs = logits.softmax(1);
-    conf_sum += probs.amax(1).sum().item<double>();
-    e.predictions.slice(0, begin, end).copy_(logits.argmax(1));
-    if (e.labelled) {
-      loss_sum += F::cross_entropy(logits, labels.slice(0, begin, end),
-                                   F::CrossEntropyFuncOptions().reduction(torch::kSum))
-                      .item<double>();
+  log::Progress progress("evaluate", (n + batch_size - 1) / batch_size, batch_size, 0);
+  {
+    c10::InferenceMode inference;  // no autograd bookkeeping at all (results are plain values)
+    for (int64_t begin = 0; begin < n; begin += batch_size) {
+      const int64_t end = std::min(n, begin + batch_size);
+      auto logits = net.forward(images.slice(0, begin, end));
+      auto probs = logits.softmax(1);
+      conf_sum += probs.amax(1).sum().item<double>();
+      e.predictions.slice(0, begin, end).copy_(logits.argmax(1));
+      if (e.labelled) {
+        loss_sum += F::cross_entropy(logits, labels.slice(0, begin, end),
+                                     F::CrossEntropyFuncOptions().reduction(torch::kSum))
+                        .item<double>();
+      }
+      progress.step();
     }
   }
   e.mean_confidence = n ? conf_sum / n : 0;

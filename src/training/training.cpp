@@ -130,10 +130,12 @@ AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset&
 
   auto validate_epoch = [&](EpochRecord& r) {
     if (validation.size() == 0) return;
-    const int64_t bs = 256;
+    const int64_t bs = 500;  // evaluate's default batch
     auto clean = metrics::evaluate(net, validation.images, validation.labels, bs);
-    auto adv_images = attacks::attack_all(net, validation.images, validation.labels,
-                                          config.validation_attack, bs, config.train.seed + 2, 0);
+    auto adv_images =
+        attacks::robust_attack_all(net, validation.images, validation.labels,
+                                   config.validation_attack, bs, config.train.seed + 2, 0,
+                                   clean.predictions);
     auto robust = metrics::evaluate(net, adv_images, validation.labels, bs);
     r.validation_accuracy = clean.accuracy;
     r.validation_robust_accuracy = robust.accuracy;

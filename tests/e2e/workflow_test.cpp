@@ -123,7 +123,10 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
   const double robust_fgsm = accuracy(dir / "robust_fgsm.json");
   const double orig_fgsm = accuracy(dir / "orig_fgsm.json");
   INFO("FGSM accuracy: original " << orig_fgsm << ", robust " << robust_fgsm);
-  CHECK(orig_fgsm == Approx(attacked));
+  // evaluate's white-box FGSM attacks only the images classified correctly and in its own
+  // batches; fgsm-attack perturbed every image: the same attack to a handful of images.
+  CHECK(orig_fgsm <= attacked + 0.01);
+  CHECK(orig_fgsm >= attacked - 0.01);
   CHECK(robust_fgsm > orig_fgsm + 0.1);
   CHECK(accuracy(dir / "robust_transfer.json") > attacked + 0.1);
   // The robust model records where it came from.

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
+#include "kfp/backends.h"
 #include "kfp/ir_schema.h"
 #include "kfp/pipeline.h"
 #include "kfp/types.h"
@@ -120,18 +121,62 @@ TEST_CASE("the builder rejects what KFP would reject", "[kfp][pipeline]") {
   CHECK_THROWS_WITH(q.compile(), Catch::Contains("inside a branch"));
 }
 
-TEST_CASE("if/else with OneOf: one group, negated else trigger, DAG outputs and a consumer after",
+TEST_CASE("if/else: one group, negated else trigger, optional inputs resolved per task",
           "[kfp][pipeline]") {
   const auto decide = make("decide", {}, {{"flag", "Boolean", "f"}, {"data", "Dataset", "d"}});
   const auto work = make("work", {{"data", "Dataset", "d", std::nullopt, false}},
                          {{"metrics", "Metrics", "m"}});
-  // The report's second input is optional: passed only when bound (IfPresent).
+  // The report's second input is optional: a plain inputPath where bound, else nothing.
   auto report = make("report", {{"first", "Metrics", "a", std::nullopt, false}}, {});
   report.inputs.push_back({"second", "Metrics", "b", std::nullopt, true});
-  report.args.push_back({Arg::Kind::kIfPresent, "second",
+  report.args.push_back({Arg::Kind::kIfBound, "second",
                          {{Arg::Kind::kLiteral, "--second", {}}, {Arg::Kind::kInputPath, "second", {}}}});
 
-  // decide -> if flag: work, else: work-2; returns the two arms' metrics.
+  // decide -> if flag: work, report (second bound); else: work-2, report-2 (second unbound).
+  kfp::Pipeline q("ifelse", "");
+  auto d = q.task(decide);
+  q.begin_if(d.output("flag") == true);
+  auto yes = q.task(work).set("data", d.output("data"));
+  q.task(report, "report-yes").set("first", yes.output("metrics")).set("second", yes.output("metrics"));
+  q.begin_else();
+  auto no = q.task(work).set("data", d.output("data"));
+  q.task(report, "report-no").set("first", no.output("metrics"));
+  q.end_if();
+  const auto ir = nlohmann::json::parse(q.compile().dump());
+  CAPTURE(kfp::check_pipeline_ir(ir));
+  CHECK(kfp::check_pipeline_ir(ir).empty());
+  CHECK(kfp::backend_problems(ir, kfp::backend_profile("all")).empty());
+
+  const auto& root = ir["root"]["dag"]["tasks"];
+  CHECK(root["condition-branches-1"]["dependentTasks"] == nlohmann::json({"decide"}));
+  CHECK_FALSE(root["condition-branches-1"].contains("triggerPolicy"));
+  const auto& group = ir["components"]["comp-condition-branches-1"];
+  CHECK(group["dag"]["tasks"]["condition-2"]["triggerPolicy"]["condition"] ==
+        "inputs.parameter_values['pipelinechannel--decide-flag'] == true");
+  CHECK(group["dag"]["tasks"]["condition-3"]["triggerPolicy"]["condition"] ==
+        "!(inputs.parameter_values['pipelinechannel--decide-flag'] == true)");
+  CHECK(ir["components"]["comp-condition-3"]["dag"]["tasks"]["report-no"]["taskInfo"]["name"] ==
+        "report-no");
+  // Bound: a plain path argument. Unbound: nothing (the tool would read the executor input).
+  const auto& execs = ir["deploymentSpec"]["executors"];
+  const auto yes_args = execs["exec-report-yes"]["container"]["args"];
+  CHECK(yes_args[yes_args.size() - 2] == "--second");
+  CHECK(yes_args.back() == "{{$.inputs.artifacts['second'].path}}");
+  CHECK(execs["exec-report-no"]["container"]["args"].back() == "{{$.inputs.artifacts['first'].path}}");
+  CHECK(ir["components"]["comp-report-no"]["inputDefinitions"]["artifacts"]["second"]["isOptional"] ==
+        true);
+  // The v1 YAML leaves the optional input's args out (no isPresent guard).
+  CHECK(kfp::to_v1(report)["implementation"]["container"]["args"].back() ==
+        nlohmann::ordered_json::parse(R"({"inputPath": "first"})"));
+  CHECK_THROWS_WITH(q.task(work, "report-yes"), Catch::Contains("two tasks are named 'report-yes'"));
+}
+
+TEST_CASE("the builder refuses what a released backend cannot run, with kfp-local's line",
+          "[kfp][pipeline][backends]") {
+  const auto decide = make("decide", {}, {{"flag", "Boolean", "f"}, {"data", "Dataset", "d"}});
+  const auto work = make("work", {{"data", "Dataset", "d", std::nullopt, false}},
+                         {{"metrics", "Metrics", "m"}});
+  const auto report = make("report", {{"first", "Metrics", "a", std::nullopt, false}}, {});
   const auto arms = [&](kfp::Pipeline& pl, bool close) {
     auto d = pl.task(decide);
     pl.begin_if(d.output("flag") == true);
@@ -145,54 +190,32 @@ TEST_CASE("if/else with OneOf: one group, negated else trigger, DAG outputs and 
   const auto [a, b] = arms(open, false);
   CHECK_THROWS_WITH(open.one_of({a, b}), Catch::Contains("before end_if"));
 
-  kfp::Pipeline p("oneof", "");
-  const auto [yes_metrics, no_metrics] = arms(p, true);
-  const auto d = p.task(decide);
-  const auto merged = p.one_of({yes_metrics, no_metrics});
-  CHECK_THROWS_WITH(p.one_of({yes_metrics}), Catch::Contains("both arms"));
-  CHECK_THROWS_WITH(p.one_of({yes_metrics, d.output("data")}), Catch::Contains("mixes"));
-  p.task(report).set("first", merged).set("second", yes_metrics /* inside an arm: invalid */);
-  CHECK_THROWS_WITH(p.compile(), Catch::Contains("inside a branch"));
-
+  // dsl.OneOf consumed after the group (kubeflow/pipelines #13436): compile fails.
   kfp::Pipeline q("oneof", "");
-  const auto [yes2, no2] = arms(q, true);
-  q.task(report).set("first", q.one_of({yes2, no2}));
-  const auto ir = nlohmann::json::parse(q.compile().dump());
-  CAPTURE(kfp::check_pipeline_ir(ir));
-  CHECK(kfp::check_pipeline_ir(ir).empty());
+  const auto [yes, no] = arms(q, true);
+  CHECK_THROWS_WITH(q.one_of({yes}), Catch::Contains("both arms"));
+  q.task(report).set("first", q.one_of({yes, no}));
+  CHECK_THROWS_WITH(
+      q.compile(),
+      "pipeline: report: input 'first' reads the output "
+      "'pipelinechannel--condition-branches-1-oneof-1' of DAG task 'condition-branches-1' (a OneOf "
+      "of 2 selectors): breaks on KFP backend 2.0-2.16 (drivers before 2.4.0 do not resolve DAG "
+      "outputs; 2.4 to 2.16 take the last selector, so the producer of an arm that did not run is "
+      "looked for and fails; kubeflow/pipelines #13436; fixed in 2.17.0 by #13437); fix: run the "
+      "consumer inside each arm, passing earlier results down as inputs");
 
-  const auto& root = ir["root"]["dag"]["tasks"];
-  CHECK(root["condition-branches-1"]["dependentTasks"] == nlohmann::json({"decide"}));
-  CHECK_FALSE(root["condition-branches-1"].contains("triggerPolicy"));
-  CHECK(root["report"]["dependentTasks"] == nlohmann::json({"condition-branches-1"}));
-  CHECK(root["report"]["inputs"]["artifacts"]["first"]["taskOutputArtifact"] ==
-        nlohmann::json({{"producerTask", "condition-branches-1"},
-                        {"outputArtifactKey", "pipelinechannel--condition-branches-1-oneof-1"}}));
-  const auto& group = ir["components"]["comp-condition-branches-1"];
-  CHECK(group["dag"]["tasks"]["condition-2"]["triggerPolicy"]["condition"] ==
-        "inputs.parameter_values['pipelinechannel--decide-flag'] == true");
-  CHECK(group["dag"]["tasks"]["condition-3"]["triggerPolicy"]["condition"] ==
-        "!(inputs.parameter_values['pipelinechannel--decide-flag'] == true)");
-  CHECK(group["dag"]["outputs"]["artifacts"]["pipelinechannel--condition-branches-1-oneof-1"]
-             ["artifactSelectors"] ==
-        nlohmann::json::parse(R"([
-          {"producerSubtask": "condition-2", "outputArtifactKey": "pipelinechannel--work-metrics"},
-          {"producerSubtask": "condition-3", "outputArtifactKey": "pipelinechannel--work-2-metrics"}])"));
-  CHECK(ir["components"]["comp-condition-3"]["dag"]["outputs"]["artifacts"]
-          ["pipelinechannel--work-2-metrics"]["artifactSelectors"][0]["producerSubtask"] == "work-2");
-  // The unbound optional input is declared optional and guarded by IfPresent.
-  CHECK(ir["components"]["comp-report"]["inputDefinitions"]["artifacts"]["second"]["isOptional"] ==
-        true);
-  const auto args = ir["deploymentSpec"]["executors"]["exec-report"]["container"]["args"];
-  CHECK(nlohmann::json::parse(args.back().get<std::string>()) ==
-        nlohmann::json::parse(R"({"IfPresent": {"InputName": "second",
-          "Then": ["--second", "{{$.inputs.artifacts['second'].path}}"]}})"));
-  CHECK(kfp::to_v1(report)["implementation"]["container"]["args"].back() ==
-        nlohmann::ordered_json::parse(
-            R"({"if": {"cond": {"isPresent": "second"}, "then": ["--second", {"inputPath": "second"}]}})"));
-  // A selector naming a task outside the DAG is caught.
-  auto broken = ir;
-  broken["components"]["comp-condition-3"]["dag"]["outputs"]["artifacts"]
-        ["pipelinechannel--work-2-metrics"]["artifactSelectors"][0]["producerSubtask"] = "work";
-  CHECK_FALSE(kfp::check_pipeline_ir(broken).empty());
+  // Parameters left at their defaults are passed explicitly, resources in both forms.
+  auto tool = make("tool", {{"n", "Integer", "n", 7, true}}, {});
+  kfp::Pipeline r("defaults", "");
+  r.task(tool).resources("500m", "512M");
+  const auto ir = nlohmann::json::parse(r.compile().dump());
+  CHECK(ir["root"]["dag"]["tasks"]["tool"]["inputs"]["parameters"]["n"]["runtimeValue"]["constant"] == 7);
+  const auto& res = ir["deploymentSpec"]["executors"]["exec-tool"]["container"]["resources"];
+  CHECK(res["cpuRequest"] == 0.5);
+  CHECK(res["resourceCpuRequest"] == "500m");
+  CHECK(res["memoryRequest"] == 0.512);
+  CHECK(res["resourceMemoryRequest"] == "512M");
+  kfp::Pipeline bad("bad", "");
+  bad.task(tool).resources("two", "1G");
+  CHECK_THROWS_WITH(bad.compile(), Catch::Contains("CPU request 'two'"));
 }

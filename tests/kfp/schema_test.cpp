@@ -124,7 +124,8 @@ TEST_CASE("the component checker catches bad placeholders and fields", "[kfp][sc
 }
 
 TEST_CASE("optional inputs: isPresent guards are checked in component YAMLs", "[kfp][schema]") {
-  // report's final_* metrics are optional and passed under {if: {cond: {isPresent: ...}}}.
+  // report's final_* metrics are optional (the tool reads them from its executor input); a YAML
+  // written elsewhere may guard them with {if: {cond: {isPresent: ...}}}, which is checked.
   auto c = kfp::load_yaml(kSource / "components/report/component.yaml", "component");
   CAPTURE(kfp::check_component_v1(c));
   REQUIRE(kfp::check_component_v1(c).empty());

@@ -16,6 +16,22 @@ extern char** environ;
 namespace advkfp::test {
 
 ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args) {
+  return run_process(exe, args, {});
+}
+
+ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
+  std::vector<std::string> vars = env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var(*e);
+    const auto name = var.substr(0, var.find('=') + 1);
+    bool replaced = false;
+    for (const auto& v : env) replaced = replaced || v.rfind(name, 0) == 0;
+    if (!replaced) vars.push_back(var);
+  }
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
   TempDir tmp;
   const auto out_path = tmp / "stdout", err_path = tmp / "stderr";
   posix_spawn_file_actions_t actions;
@@ -27,7 +43,7 @@ ProcessResult run_process(const std::string& exe, const std::vector<std::string>
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot spawn " + exe);
   int status = 0;

@@ -13,5 +13,8 @@ struct ProcessResult {
 
 /// Runs `exe` with `args` (posix_spawn, no shell) and waits for it.
 ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args);
+/// As above, with `env` ("NAME=VALUE") added to (or replacing in) this process's environment.
+ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
+                          const std::vector<std::string>& env);
 
 }  // namespace advkfp::test

@@ -130,9 +130,88 @@ TEST_CASE("attack_all attacks unlabelled inputs against the model's predictions"
   auto pred = attacks::predicted_labels(net, ds.images);
   auto adv_pred = attacks::predicted_labels(net, adv);
   CHECK(adv_pred.ne(pred).to(torch::kFloat).mean().item<double>() > 0.3);
-  // Batching does not change the result of a deterministic attack.
+  // Batching does not change the result of a deterministic attack beyond the summation order of
+  // the gradient: that can flip the sign of a component that is zero up to rounding, so a few
+  // pixels may differ (by 2 eps at most), not more.
   auto whole = attacks::attack_all(net, ds.images, torch::Tensor(), cfg, 200, 0, 0);
-  CHECK((adv - whole).abs().max().item<double>() <= 1e-6);
+  const auto differ = (adv - whole).abs().gt(1e-6);
+  CHECK(differ.to(torch::kFloat).mean().item<double>() <= 1e-3);
+  CHECK((adv - whole).abs().max().item<double>() <= 2 * cfg.epsilon + 1e-6);
+}
+
+TEST_CASE("PGD is the iteration x <- clamp(x0 + clamp(x + alpha sign(g) - x0, -eps, eps), 0, 1)",
+          "[unit][attacks]") {
+  auto& net = test::small_trained_model();
+  net.eval();
+  auto ds = test::fashion_slice("t10k", 64);
+  attacks::AttackConfig cfg;
+  cfg.method = attacks::Method::kPgd;
+  cfg.epsilon = 0.1;
+  cfg.steps = 4;
+  auto g1 = at::detail::createCPUGenerator(3), g2 = at::detail::createCPUGenerator(3);
+  const auto adv = attacks::pgd(net, ds.images, ds.labels, cfg, g1);
+  // The same computation as tensor expressions: equal bit for bit.
+  const double eps = cfg.epsilon, alpha = cfg.effective_step();
+  auto x = (ds.images + torch::empty_like(ds.images).uniform_(-eps, eps, g2)).clamp_(0.0, 1.0);
+  for (int64_t s = 0; s < cfg.steps; ++s) {
+    auto xg = x.detach().requires_grad_(true);
+    auto loss = F::cross_entropy(net.forward(xg), ds.labels);
+    auto g = torch::autograd::grad({loss}, {xg})[0];
+    x = x + alpha * g.sign();
+    x = ds.images + (x - ds.images).clamp_(-eps, eps);
+    x.clamp_(0.0, 1.0);
+  }
+  CHECK(torch::equal(adv, x));
+}
+
+TEST_CASE("robust evaluation attacks only images still classified correctly", "[unit][attacks]") {
+  auto& net = test::small_trained_model();
+  net.eval();
+  auto ds = test::fashion_slice("t10k", 300);
+  const auto clean_ok = attacks::predicted_labels(net, ds.images).eq(ds.labels);
+  REQUIRE(clean_ok.logical_not().any().item<bool>());
+  for (const int64_t restarts : {1, 2}) {
+    attacks::AttackConfig cfg;
+    cfg.method = attacks::Method::kPgd;
+    cfg.epsilon = 0.05;
+    cfg.steps = 5;
+    cfg.restarts = restarts;
+    const auto full = attacks::attack_all(net, ds.images, ds.labels, cfg, 100, 7, 0);
+    const auto robust = attacks::robust_attack_all(net, ds.images, ds.labels, cfg, 100, 7, 0);
+    check_ball(robust, ds.images, cfg.epsilon);
+    // An image wrong on the clean input keeps it.
+    const auto wrong_rows = clean_ok.logical_not().nonzero().flatten();
+    CHECK(torch::equal(robust.index_select(0, wrong_rows), ds.images.index_select(0, wrong_rows)));
+    const auto robust_ok = attacks::predicted_labels(net, robust).eq(ds.labels);
+    const auto full_ok = attacks::predicted_labels(net, full).eq(ds.labels);
+    // Checking every iterate finds at least what the last iterate finds (the same random starts,
+    // the same steps); an image that resists it resisted the full attack, from the same start
+    // along the same steps (to rounding of its gradient, which the sign almost never sees).
+    INFO("restarts " << restarts << ": robust " << robust_ok.sum().item<int64_t>() << ", full "
+                     << full_ok.sum().item<int64_t>());
+    CHECK((robust_ok & ~full_ok).sum().item<int64_t>() <= 1);
+    CHECK((full_ok & ~robust_ok).sum().item<int64_t>() <= 3);
+    if (restarts == 1) {
+      const auto rows = robust_ok.nonzero().flatten();
+      const auto differ =
+          (robust.index_select(0, rows) - full.index_select(0, rows)).abs().gt(1e-6);
+      CHECK(differ.to(torch::kFloat).mean().item<double>() <= 1e-3);
+    }
+    // The batch size does not change which images resist.
+    const auto other = attacks::robust_attack_all(net, ds.images, ds.labels, cfg, 300, 7, 0);
+    if (restarts == 1) {
+      const auto other_ok = attacks::predicted_labels(net, other).eq(ds.labels);
+      CHECK(other_ok.ne(robust_ok).sum().item<int64_t>() <= 1);
+    }
+  }
+  // FGSM: the clean-correct images get exactly FGSM's step.
+  attacks::AttackConfig fgsm;
+  fgsm.epsilon = 0.1;
+  const auto robust = attacks::robust_attack_all(net, ds.images, ds.labels, fgsm, 100, 0, 0);
+  const auto full = attacks::attack_all(net, ds.images, ds.labels, fgsm, 100, 0, 0);
+  const auto rows = clean_ok.nonzero().flatten();
+  const auto differ = (robust.index_select(0, rows) - full.index_select(0, rows)).abs().gt(1e-6);
+  CHECK(differ.to(torch::kFloat).mean().item<double>() <= 1e-3);
 }
 
 TEST_CASE("attack parameters are validated", "[unit][attacks]") {

@@ -44,12 +44,12 @@ void check_spec(const cli::Spec<O>& spec) {
 }  // namespace
 
 TEST_CASE("every tool's spec binds without flag collisions", "[unit][cli]") {
-  check_spec(prepare_data::spec());
-  check_spec(train::spec());
-  check_spec(evaluate::spec());
-  check_spec(fgsm_attack::spec());
-  check_spec(detect_degradation::spec());
-  check_spec(pgd_train::spec());
+  check_spec(prepare_data::tool());
+  check_spec(train::tool());
+  check_spec(evaluate::tool());
+  check_spec(fgsm_attack::tool());
+  check_spec(detect_degradation::tool());
+  check_spec(pgd_train::tool());
 }
 
 TEST_CASE("flags map snake_case names to kebab-case and fill defaults", "[unit][cli]") {
@@ -67,15 +67,15 @@ TEST_CASE("flags map snake_case names to kebab-case and fill defaults", "[unit][
 
 TEST_CASE("usage errors exit 2, runtime errors exit 1, help and version exit 0", "[unit][cli]") {
   TempDir dir;
-  CHECK(call(evaluate::spec(), {"--help"}) == cli::kExitOk);
-  CHECK(call(evaluate::spec(), {"--version"}) == cli::kExitOk);
-  CHECK(call(evaluate::spec(), {"--no-such-flag"}) == cli::kExitUsage);
-  CHECK(call(evaluate::spec(), {"--model", "m"}) == cli::kExitUsage);  // missing required flags
-  CHECK(call(evaluate::spec(), {"--model", "m", "--dataset", "d", "--metrics",
+  CHECK(call(evaluate::tool(), {"--help"}) == cli::kExitOk);
+  CHECK(call(evaluate::tool(), {"--version"}) == cli::kExitOk);
+  CHECK(call(evaluate::tool(), {"--no-such-flag"}) == cli::kExitUsage);
+  CHECK(call(evaluate::tool(), {"--model", "m"}) == cli::kExitUsage);  // missing required flags
+  CHECK(call(evaluate::tool(), {"--model", "m", "--dataset", "d", "--metrics",
                                 (dir / "x.json").string(), "--attack", "cw"}) == cli::kExitUsage);
-  CHECK(call(evaluate::spec(), {"--model", "m", "--dataset", "d", "--metrics",
+  CHECK(call(evaluate::tool(), {"--model", "m", "--dataset", "d", "--metrics",
                                 (dir / "x.json").string(), "--epsilon", "0"}) == cli::kExitUsage);
-  CHECK(call(evaluate::spec(), {"--model", (dir / "none").string(), "--dataset", "d", "--metrics",
+  CHECK(call(evaluate::tool(), {"--model", (dir / "none").string(), "--dataset", "d", "--metrics",
                                 (dir / "x.json").string()}) == cli::kExitFailure);
   CHECK_FALSE(std::filesystem::exists(dir / "x.json"));
 }
@@ -90,14 +90,14 @@ TEST_CASE("detect-degradation runs in-process and writes true/false", "[unit][cl
   o.current_metrics = dir / "cur.json";
   o.degraded = dir / "out" / "degraded";
   o.report = dir / "out" / "report.json";
-  detect_degradation::spec().invoke(o);
+  detect_degradation::tool().invoke(o);
   CHECK(test::read_text(o.degraded) == "true");
   const auto report = io::read_json(o.report, "r");
   CHECK(report["degraded"] == true);
   CHECK(report["absolute_drop"].get<double>() == Approx(0.7));
   o.max_absolute_drop = 0.8;
   o.max_relative_drop = 0.9;
-  detect_degradation::spec().invoke(o);
+  detect_degradation::tool().invoke(o);
   CHECK(test::read_text(o.degraded) == "false");
 }
 
@@ -121,7 +121,7 @@ TEST_CASE("under KFP, tools write ExecutorOutput with metadata and typed paramet
                {"metadata", io::Json::object()}}}}}}}},
         {"parameters", {{"degraded", {{"outputFile", degraded.string()}}}}},
         {"outputFile", out_file.string()}}}};
-  REQUIRE(call(detect_degradation::spec(),
+  REQUIRE(call(detect_degradation::tool(),
                {"--mode", "labeled", "--baseline-metrics", (dir / "base.json").string(),
                 "--current-metrics", (dir / "cur.json").string(), "--degraded", degraded.string(),
                 "--report", report.string(), "--executor-input", executor_input.dump()}) ==
@@ -133,10 +133,40 @@ TEST_CASE("under KFP, tools write ExecutorOutput with metadata and typed paramet
   CHECK(art["metadata"]["absolute_drop"].get<double>() == Approx(0.6));
   CHECK(art["metadata"]["current_accuracy"].get<double>() == Approx(0.3));
   // A malformed executor input is a usage error, before any work.
-  CHECK(call(detect_degradation::spec(),
+  CHECK(call(detect_degradation::tool(),
              {"--mode", "labeled", "--baseline-metrics", (dir / "base.json").string(),
               "--current-metrics", (dir / "cur.json").string(), "--degraded", degraded.string(),
               "--report", report.string(), "--executor-input", "{not json"}) == cli::kExitUsage);
+}
+
+TEST_CASE("under KFP, optional input artifacts come from the executor input", "[unit][cli][kfp]") {
+  // The component YAML passes no argument for an optional artifact (no IfPresent, which released
+  // backends do not resolve for artifacts); inputs.artifacts lists only those provided.
+  TempDir dir;
+  io::write_json(dir / "base.json", {{"accuracy", 0.9}}, "t");
+  io::write_json(dir / "cur.json", {{"accuracy", 0.3}}, "t");
+  const auto artifact = [](const std::string& uri) {
+    return io::Json{{"artifacts", {{{"name", "x"}, {"uri", uri}, {"metadata", io::Json::object()}}}}};
+  };
+  const io::Json executor_input = {
+      {"inputs",
+       {{"artifacts",
+         {{"baseline_metrics", artifact("file://" + (dir / "base.json").string())},
+          {"current_metrics", artifact((dir / "cur.json").string())}}}}},
+      {"outputs", io::Json::object()}};
+  CHECK(cli::input_artifact_path(executor_input, "current_metrics") == dir / "cur.json");
+  CHECK(cli::input_artifact_path(executor_input, "model").empty());
+  CHECK(cli::input_artifact_path({{"inputs", {{"artifacts", {{"m", artifact("gs://b/m")}}}}}}, "m") ==
+        "/gcs/b/m");
+  const auto degraded = dir / "out" / "degraded";
+  REQUIRE(call(detect_degradation::tool(),
+               {"--mode", "labeled", "--degraded", degraded.string(), "--report",
+                (dir / "out" / "report.json").string(), "--executor-input",
+                executor_input.dump()}) == cli::kExitOk);
+  CHECK(test::read_text(degraded) == "true");
+  const auto c = cli::to_component(detect_degradation::spec(), "reg/detect-degradation:1");
+  CHECK(kfp::to_v1(c).dump().find("baseline_metrics\"}") == std::string::npos);  // no inputPath
+  CHECK(c.args.back().kind == kfp::Arg::Kind::kExecutorInput);
 }
 
 TEST_CASE("component specs follow the tool's flags", "[unit][cli][kfp]") {
@@ -155,8 +185,8 @@ TEST_CASE("component specs follow the tool's flags", "[unit][cli][kfp]") {
     }
   }
   CHECK(c.args.back().kind == kfp::Arg::Kind::kExecutorInput);
-  CHECK(call(pgd_train::spec(), {"--print-component-spec", "--image", "x/y:1"}) == cli::kExitOk);
-  CHECK(call(pgd_train::spec(), {"--print-component-spec"}) == cli::kExitUsage);
+  CHECK(call(pgd_train::tool(), {"--print-component-spec", "--image", "x/y:1"}) == cli::kExitOk);
+  CHECK(call(pgd_train::tool(), {"--print-component-spec"}) == cli::kExitUsage);
 }
 
 TEST_CASE("evaluate sweeps eps and attacks into a robustness curve", "[unit][cli]") {
@@ -170,7 +200,7 @@ TEST_CASE("evaluate sweeps eps and attacks into a robustness curve", "[unit][cli
   o.metrics = dir / "m.json";
   o.sweep_epsilons = "0,0.05,0.15";
   o.steps = 5;
-  evaluate::spec().invoke(o);
+  evaluate::tool().invoke(o);
   const auto m = io::read_json(o.metrics, "m");
   const auto& curve = m["robustness_curve"];
   REQUIRE(curve.size() == 6);  // fgsm and pgd at three budgets
@@ -188,5 +218,5 @@ TEST_CASE("evaluate sweeps eps and attacks into a robustness curve", "[unit][cli
   CHECK_THROWS_AS(evaluate::parse_epsilons("0.1,1.5", "sweep_epsilons"), UsageError);
   CHECK(evaluate::parse_epsilons("0,0.3", "x") == std::vector<double>{0.0, 0.3});
   o.sweep_attacks = "fgsm,cw";
-  CHECK_THROWS_AS(evaluate::spec().invoke(o), UsageError);
+  CHECK_THROWS_AS(evaluate::tool().invoke(o), UsageError);
 }

@@ -164,10 +164,14 @@ TEST_CASE("scores are probabilities, entropies and L1 distances", "[unit][detect
     CHECK(s.reference.squeeze[k] == std::max(s.reference.bit_depth[k], s.reference.median[k]));
     CHECK(s.reference.squeeze[k] <= 2.0);
   }
-  // Batching does not change the scores.
+  // Batching does not change the scores beyond rounding: batches of 4 and of 1000 may take
+  // different BLAS kernels (summation orders), so the values agree to a tolerance, not bit for bit.
   auto& net = test::small_trained_model();
   const auto again = score_inputs(net, s.data.slice(0, 1000).images, 4, 1000);
-  CHECK(again.entropy == s.reference.entropy);
+  REQUIRE(again.entropy.size() == s.reference.entropy.size());
+  for (size_t k = 0; k < again.entropy.size(); ++k) {
+    CHECK(again.entropy[k] == Approx(s.reference.entropy[k]).margin(1e-5));
+  }
 }
 
 TEST_CASE("calibration hits the requested FPR on held-out clean data", "[unit][detection]") {

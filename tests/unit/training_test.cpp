@@ -103,9 +103,9 @@ TEST_CASE("adversarial training keeps the epoch with the best held-out robust ac
   const auto& kept = result.history[static_cast<size_t>(result.best_epoch)];
   CHECK(*kept.validation_robust_accuracy == best);
   // Re-measure the restored weights with the same attack and seed.
-  auto adv = attacks::attack_all(net, val.images, val.labels, cfg.validation_attack, 256,
-                                 cfg.train.seed + 2, 0);
-  CHECK(metrics::evaluate(net, adv, val.labels, 256).accuracy == Approx(best));
+  auto adv = attacks::robust_attack_all(net, val.images, val.labels, cfg.validation_attack, 500,
+                                        cfg.train.seed + 2, 0);
+  CHECK(metrics::evaluate(net, adv, val.labels, 500).accuracy == Approx(best));
   CHECK(best > *result.history[0].validation_robust_accuracy);
 }
 
