@@ -6,8 +6,9 @@
 // attacked once per (attack, eps) and shifted once per benign shift, and all of them are scored
 // once; each trial then draws a window of pool indices and decides it from the precomputed
 // scores, so thousands of windows cost seconds. The adaptive attacker knows the detector: it
-// runs PGD on the expected loss under the detector's kind of noise (expectation over
-// transformation), so that its examples stay misclassified under noise and do not flip.
+// runs PGD on the loss of the input and of its two squeezed copies together (the bit-depth
+// squeezer passed through as the identity in the backward pass, BPDA), so that squeezing no
+// longer undoes its examples and their squeezing score stays low.
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -48,9 +49,6 @@ struct Options : cli::CommonOptions {
   std::string adaptive_epsilons = "0.1";
   int64_t adaptive_count = 1000;
   int64_t adaptive_steps = 20;
-  int64_t adaptive_draws = 8;
-  int64_t noise_draws = detect_degradation::Options{}.noise_draws;
-  double noise_sigma = detect_degradation::Options{}.noise_sigma;
   // The detector's settings default to detect-degradation's own.
   double alpha = detect_degradation::Options{}.alpha;
   double fpr = detect_degradation::Options{}.fpr;
@@ -87,29 +85,33 @@ struct Condition {
 struct Cell {
   double rate = 0, ks_rate = 0, squeeze_rate = 0;  ///< any alarm (degraded), and each test alone
   double attack_rate = 0, shift_rate = 0;           ///< verdicts
-  double adversarial_rate = 0;                      ///< the noise-consistency test alone
+  double adversarial_rate = 0;                      ///< the far-moved test alone
   int64_t trials = 0;
 };
 
-// The adaptive attacker: PGD (random start, step 2.5 eps / steps) on the cross-entropy averaged
-// over `draws` fresh Gaussian noise images of the detector's sigma per step (expectation over
-// transformation), so that the examples stay misclassified under the detector's noise.
-torch::Tensor eot_pgd(model::Classifier& net, const torch::Tensor& images, const torch::Tensor& labels,
-                      double eps, int64_t steps, int64_t draws, double sigma, int64_t batch_size,
-                      uint64_t seed) {
+// The adaptive attacker: PGD (random start, step 2.5 eps / steps) on the sum of the
+// cross-entropies of x, of its bit-depth-reduced copy and of its 2x2-median copy, so that the
+// squeezed copies are misclassified too and the squeezing score (their distance to f(x)) stays
+// small. Bit-depth reduction has no gradient: it is the identity in the backward pass (BPDA,
+// Athalye et al., ICML 2018); the median filter is differentiable as it is.
+torch::Tensor adaptive_pgd(model::Classifier& net, const torch::Tensor& images,
+                           const torch::Tensor& labels, double eps, int64_t steps,
+                           int64_t squeeze_bits, int64_t batch_size, uint64_t seed) {
   net.eval();
   auto gen = at::detail::createCPUGenerator(seed);
   const double step = 2.5 * eps / static_cast<double>(steps);
+  namespace F = torch::nn::functional;
   std::vector<torch::Tensor> out;
   for (int64_t begin = 0; begin < images.size(0); begin += batch_size) {
     const auto x0 = images.slice(0, begin, std::min(images.size(0), begin + batch_size));
-    const auto y = labels.slice(0, begin, begin + x0.size(0)).repeat({draws});
+    const auto y = labels.slice(0, begin, begin + x0.size(0));
     auto x = (x0 + (torch::rand(x0.sizes(), gen) * 2 - 1) * eps).clamp(0, 1);
     for (int64_t s = 0; s < steps; ++s) {
       x.requires_grad_(true);
-      const auto noise = torch::randn({draws, x0.size(0), x0.size(1), x0.size(2), x0.size(3)}, gen);
-      const auto noisy = (x.unsqueeze(0) + noise * sigma).clamp(0, 1).flatten(0, 1);
-      const auto loss = torch::nn::functional::cross_entropy(net.forward(noisy), y);
+      const auto bits = x + (detection::reduce_bit_depth(x.detach(), squeeze_bits) - x).detach();
+      const auto loss = F::cross_entropy(net.forward(x), y) +
+                        F::cross_entropy(net.forward(bits), y) +
+                        F::cross_entropy(net.forward(detection::median_filter_2x2(x)), y);
       const auto grad = torch::autograd::grad({loss}, {x})[0];
       torch::NoGradGuard no_grad;
       x = x.detach() + step * grad.sign();
@@ -202,9 +204,8 @@ void run(const Options& o) {
   }
   log::info("reference ", ref.size(), " images, pool ", pool.size(), " images");
 
-  const detection::NoiseProbe probe{o.noise_draws, o.noise_sigma, o.seed};
   const auto score = [&](const torch::Tensor& images) {
-    return detection::score_inputs(net, images, o.squeeze_bits, o.batch_size, probe);
+    return detection::score_inputs(net, images, o.squeeze_bits, o.batch_size);
   };
   const auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -218,7 +219,7 @@ void run(const Options& o) {
                        score(detection::apply_shift(ref.images, calibration_shifts[i], seed))});
   }
   const auto cal = detection::calibrate(score(ref.images), net.info().sha256, o.fpr,
-                                        o.squeeze_bits, probe, shifted);
+                                        o.squeeze_bits, shifted);
   const double calibration_s = since(t0);
   log::info("calibrated in ", calibration_s, " s: adversarial threshold ",
             cal.threshold_adversarial);
@@ -229,7 +230,7 @@ void run(const Options& o) {
 
   // Every altered version of the pool, scored once; `store` is reserved so the conditions'
   // pointers into it stay valid. The adaptive attack runs on the first adaptive_count pool
-  // images only (it costs adaptive_draws gradients per step); its windows come from those.
+  // images only (it costs three gradients per step); its windows come from those.
   struct Set {
     std::string name, kind;
     io::Json settings;
@@ -270,15 +271,18 @@ void run(const Options& o) {
   for (const double eps : adaptive_epsilons) {
     const auto t = std::chrono::steady_clock::now();
     const auto part = pool.slice(0, n_adaptive);
-    const auto adv = eot_pgd(net, part.images, part.labels, eps, o.adaptive_steps, o.adaptive_draws,
-                             o.noise_sigma, o.batch_size, static_cast<uint64_t>(o.seed) + 2000);
+    const auto adv = adaptive_pgd(net, part.images, part.labels, eps, o.adaptive_steps,
+                                  o.squeeze_bits, o.batch_size,
+                                  static_cast<uint64_t>(o.seed) + 2000);
     const auto acc = metrics::evaluate(net, adv, part.labels, o.batch_size).accuracy;
     const double s = since(t);
-    const std::string name = "EOT-PGD-" + std::to_string(o.adaptive_steps) + " eps " + number(eps);
+    const std::string name =
+        "adaptive PGD-" + std::to_string(o.adaptive_steps) + " eps " + number(eps);
     log::info(name, " (adaptive) on ", n_adaptive, " images: accuracy ", acc, " in ", s, " s");
-    io::Json settings = {{"attack", "eot_pgd"},  {"epsilon", eps},
-                         {"steps", o.adaptive_steps}, {"draws", o.adaptive_draws},
-                         {"sigma", o.noise_sigma},     {"images", n_adaptive}};
+    io::Json settings = {{"attack", "pgd_through_squeezers"},
+                         {"epsilon", eps},
+                         {"steps", o.adaptive_steps},
+                         {"images", n_adaptive}};
     adaptive_results.push_back({{"settings", settings}, {"accuracy", acc}, {"seconds", s}});
     sets.push_back({name, "adaptive-attack", settings, adv, n_adaptive});
   }
@@ -341,8 +345,7 @@ void run(const Options& o) {
   const double total_s = since(t0);
   std::cout << "Verdict attack / any alarm (verdict shift or attack) per window, " << o.trials
             << " windows per cell, alpha " << o.alpha << ", fpr " << o.fpr << ", squeeze bits "
-            << o.squeeze_bits << ", noise " << o.noise_draws << " x sigma " << o.noise_sigma
-            << ":\n\n"
+            << o.squeeze_bits << ":\n\n"
             << table.str();
 
   io::Json rates = io::Json::array();
@@ -358,8 +361,6 @@ void run(const Options& o) {
                    {{"alpha", o.alpha},
                     {"fpr", o.fpr},
                     {"squeeze_bits", o.squeeze_bits},
-                    {"noise_draws", o.noise_draws},
-                    {"noise_sigma", o.noise_sigma},
                     {"calibration_shifts", o.calibration_shifts},
                     {"held_out_shifts", o.held_out_shifts},
                     {"trials", o.trials},
@@ -417,18 +418,12 @@ const cli::Spec<Options>& spec() {
           .param("held_out_shifts", &Options::held_out_shifts,
                  "Benign shifts applied to the pool only: the detector never saw them.")
           .param("adaptive_epsilons", &Options::adaptive_epsilons,
-                 "Budgets of the adaptive attack (EOT-PGD against the noise test); empty: none.")
+                 "Budgets of the adaptive attack (PGD through the squeezers); empty: none.")
           .param("adaptive_count", &Options::adaptive_count,
                  "Pool images the adaptive attack runs on (its windows are drawn from them).",
                  cli::at_least(1))
           .param("adaptive_steps", &Options::adaptive_steps, "Adaptive attack: PGD iterations.",
                  cli::at_least(1))
-          .param("adaptive_draws", &Options::adaptive_draws,
-                 "Adaptive attack: noise draws averaged per step.", cli::at_least(1))
-          .param("noise_draws", &Options::noise_draws, "Noise probe draws, as detect-degradation.",
-                 cli::in_range(1, 64))
-          .param("noise_sigma", &Options::noise_sigma, "Noise probe sigma, as detect-degradation.",
-                 cli::in_range(0, 1, true, false))
           .param("alpha", &Options::alpha, "Significance level, as detect-degradation.",
                  cli::in_range(0, 1, true, true))
           .param("fpr", &Options::fpr, "Per-input false-positive rate, as detect-degradation.",

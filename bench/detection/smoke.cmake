@@ -32,7 +32,7 @@ step(${BIN}/bench-detection --model ${WORK}/model --dataset ${WORK}/test
      --results ${WORK}/results.json --reference-count 300 --window-sizes 50,150 --trials 10
      --epsilons 0.1 --fractions 0.5,1 --pgd-steps 3 --calibration-shifts brightness:0.1
      --held-out-shifts gain:0.8 --adaptive-epsilons 0.1 --adaptive-count 150 --adaptive-steps 2
-     --adaptive-draws 2 --noise-draws 4 --seed 2)
+     --seed 2)
 message(STATUS "${step_output}")
 
 file(READ ${WORK}/results.json json)

@@ -3,7 +3,8 @@
 //   labeled    baseline metrics + current metrics -> accuracy-drop rule;
 //   unlabeled  model + clean reference set + incoming window, no labels -> KS tests on softmax
 //              confidence and feature squeezing (src/detection), with hysteresis over windows;
-//              noise consistency tells an attack from a benign shift;
+//              how many inputs squeezing moves further than any calibrated benign shift does
+//              tells an attack from a benign shift;
 //   both       degraded when either fires.
 // "Degraded" is a result, not an error: the tool exits 0 either way.
 #include "detect_degradation.h"
@@ -57,35 +58,25 @@ data::Dataset load_images(const std::filesystem::path& dir, model::Classifier& n
   return ds;
 }
 
-detection::NoiseProbe noise_probe(const Options& o) {
-  return {o.noise_draws, o.noise_sigma, o.seed};
-}
-
 // The calibration: loaded from calibration_in (same model, same settings) or computed on the
 // reference set and on its shifted copies.
 detection::Calibration get_calibration(const Options& o, model::Classifier& net) {
   const auto shifts = detection::parse_shifts(o.calibration_shifts, "calibration_shifts");
-  const auto probe = noise_probe(o);
   if (!o.calibration_in.empty()) {
     auto c = detection::load_calibration(o.calibration_in, "calibration_in");
     detection::check_same_model(c, net.info().sha256, "calibration_in");
     std::vector<std::string> shift_names;
     for (const auto& sh : shifts) shift_names.push_back(sh.name());
-    if (c.fpr != o.fpr || c.squeeze_bits != o.squeeze_bits || c.noise.draws != probe.draws ||
-        c.noise.sigma != probe.sigma || c.noise.seed != probe.seed || c.shifts != shift_names) {
-      const auto settings = [](double fpr, int64_t bits, const detection::NoiseProbe& n,
-                               const std::string& sh) {
+    if (c.fpr != o.fpr || c.squeeze_bits != o.squeeze_bits || c.shifts != shift_names) {
+      const auto settings = [](double fpr, int64_t bits, const std::string& sh) {
         return "fpr " + std::to_string(fpr) + ", squeeze_bits " + std::to_string(bits) +
-               ", noise_draws " + std::to_string(n.draws) + ", noise_sigma " +
-               std::to_string(n.sigma) + ", seed " + std::to_string(n.seed) +
                ", calibration_shifts '" + sh + "'";
       };
       std::string made;
       for (const auto& n : c.shifts) made += (made.empty() ? "" : ",") + n;
       throw UsageError(describe(
-          "calibration_in", "was made with " + settings(c.fpr, c.squeeze_bits, c.noise, made) +
-                                ", but " +
-                                settings(o.fpr, o.squeeze_bits, probe, o.calibration_shifts) +
+          "calibration_in", "was made with " + settings(c.fpr, c.squeeze_bits, made) + ", but " +
+                                settings(o.fpr, o.squeeze_bits, o.calibration_shifts) +
                                 " were asked for; pass the same values or recalibrate"));
     }
     if (!o.reference.empty()) log::info("reference not read: using calibration_in");
@@ -97,14 +88,14 @@ detection::Calibration get_calibration(const Options& o, model::Classifier& net)
   log::info("calibrating on ", ref.size(), " reference inputs and ", shifts.size(),
             " shifted copies at fpr ", o.fpr);
   const auto score = [&](const torch::Tensor& images) {
-    return detection::score_inputs(net, images, o.squeeze_bits, o.batch_size, probe);
+    return detection::score_inputs(net, images, o.squeeze_bits, o.batch_size);
   };
   std::vector<detection::ShiftedScores> shifted;
   for (size_t i = 0; i < shifts.size(); ++i) {
     const auto seed = static_cast<uint64_t>(o.seed) + 1 + i;
     shifted.push_back({shifts[i].name(), score(detection::apply_shift(ref.images, shifts[i], seed))});
   }
-  return detection::calibrate(score(ref.images), net.info().sha256, o.fpr, o.squeeze_bits, probe,
+  return detection::calibrate(score(ref.images), net.info().sha256, o.fpr, o.squeeze_bits,
                               shifted);
 }
 
@@ -170,8 +161,8 @@ void run(const Options& o) {
     const double calibration_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     calibration_artifact = detection::to_json(calibration);
-    const auto scores = detection::score_inputs(net, window.images, o.squeeze_bits, o.batch_size,
-                                                calibration.noise);
+    const auto scores =
+        detection::score_inputs(net, window.images, o.squeeze_bits, o.batch_size);
     const auto s =
         detection::decide_stream(calibration, scores, o.alpha, o.window_size, o.consecutive);
     if (static_cast<int64_t>(s.windows.size()) < o.consecutive) {
@@ -203,8 +194,8 @@ void run(const Options& o) {
                      {"ks_entropy_p", p_ent},
                      {"squeeze_binomial_p", p_bin},
                      {"squeeze_flagged_fraction", flagged},
-                     {"noise_flip_binomial_p", p_adv},
-                     {"noise_flip_flagged_fraction", adv_flagged},
+                     {"far_moved_binomial_p", p_adv},
+                     {"far_moved_fraction", adv_flagged},
                      {"bad_windows", s.bad_windows},
                      {"attack_windows", s.attack_windows},
                      {"shift_windows", s.shift_windows},

@@ -1,6 +1,6 @@
 // detect-degradation: decide whether the model is degraded, from labelled metrics (accuracy drop)
 // or label-free from the model's outputs on incoming inputs (KS tests and feature squeezing), and
-// whether a label-free alarm looks like an attack or like a benign shift (noise consistency).
+// whether a label-free alarm looks like an attack or like a benign shift.
 #pragma once
 
 #include <filesystem>
@@ -25,8 +25,6 @@ struct Options : cli::CommonOptions {
   int64_t squeeze_bits = 2;
   int64_t window_size = 0;
   int64_t consecutive = 1;
-  int64_t noise_draws = 8;
-  double noise_sigma = 0.1;
   std::string calibration_shifts = "brightness:0.1,translate:2,blur:0.8,noise:0.05";
   int64_t batch_size = 256;
 };

@@ -14,7 +14,8 @@ const cli::Spec<Options>& spec() {
           "and entropy, Bonferroni over the two; feature squeezing with a per-input threshold at "
           "fpr on the reference and a binomial test of the flagged count). both: degraded when "
           "either fires. verdict: clean, shift (the inputs changed) or attack (they changed and "
-          "more of them than on clean and calibrated benign shifts flip under small noise).")
+          "more of them than on clean and calibrated benign shifts moved far: a squeezing score "
+          "above what those shifts reach).")
           .param("mode", &Options::mode,
                  "labeled (baseline/current metrics), unlabeled (model, reference, window) or "
                  "both (degraded when either fires).",
@@ -40,8 +41,8 @@ const cli::Spec<Options>& spec() {
                             "true when the mode's rule fires (file holds true or false).")
           .output_parameter("verdict", &Options::verdict, cli::types::kString,
                             "clean, shift or attack. unlabeled: attack when the window changed "
-                            "and the noise-consistency test fires, shift when only the change "
-                            "tests fire; labeled: attack when the accuracy-drop rule fires. "
+                            "and too many inputs have a squeezing score above the calibrated "
+                            "shifts' threshold, shift when only the change tests fire; labeled: attack when the accuracy-drop rule fires. "
                             "Optional on the command line.",
                             true)
           .output("report", &Options::report, cli::types::kMetrics,
@@ -73,15 +74,9 @@ const cli::Spec<Options>& spec() {
                  cli::at_least(0))
           .param("consecutive", &Options::consecutive,
                  "unlabeled: degraded only after this many bad windows in a row.", cli::at_least(1))
-          .param("noise_draws", &Options::noise_draws,
-                 "unlabeled: noise images added to each input for the noise-consistency test.",
-                 cli::in_range(1, 64))
-          .param("noise_sigma", &Options::noise_sigma,
-                 "unlabeled: standard deviation of that noise, in pixel units.",
-                 cli::in_range(0, 1, true, false))
           .param("calibration_shifts", &Options::calibration_shifts,
-                 "unlabeled: benign shifts of the reference set the noise-consistency threshold "
-                 "is calibrated on, kind:value comma-separated (kinds: brightness, gain, "
+                 "unlabeled: benign shifts of the reference set that set the attack threshold "
+                 "(the squeezing score they keep at most fpr of their inputs above), kind:value comma-separated (kinds: brightness, gain, "
                  "contrast, gamma, translate, rotate, blur, downscale, noise, uniform-noise, "
                  "salt-pepper); empty: clean reference only.")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass.", cli::at_least(1))

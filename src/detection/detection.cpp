@@ -147,10 +147,6 @@ void Scores::push_back(const Scores& from, int64_t i) {
   bit_depth.push_back(from.bit_depth[k]);
   median.push_back(from.median[k]);
   squeeze.push_back(from.squeeze[k]);
-  margin.push_back(from.margin[k]);
-  noise_flip.push_back(from.noise_flip[k]);
-  margin_drop.push_back(from.margin_drop[k]);
-  odds_gain.push_back(from.odds_gain[k]);
   adversarial.push_back(from.adversarial[k]);
 }
 
@@ -160,26 +156,13 @@ Scores Scores::slice(int64_t begin, int64_t end) const {
   return out;
 }
 
-torch::Tensor noise_images(const NoiseProbe& probe, int64_t channels, int64_t height,
-                           int64_t width) {
-  if (probe.draws < 1 || !(probe.sigma > 0 && probe.sigma <= 1) || probe.seed < 0) {
-    throw Error("noise probe: needs draws >= 1, sigma in (0, 1] and seed >= 0, got draws " +
-                std::to_string(probe.draws) + ", sigma " + fmt(probe.sigma) + ", seed " +
-                std::to_string(probe.seed));
-  }
-  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(probe.seed));
-  return torch::randn({probe.draws, channels, height, width}, gen) * probe.sigma;
-}
-
 Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t squeeze_bits,
-                    int64_t batch_size, const NoiseProbe& noise) {
+                    int64_t batch_size) {
   TORCH_CHECK(batch_size > 0, "score_inputs: batch_size must be positive");
   TORCH_CHECK(images.dim() == 4, "score_inputs: expects [N,C,H,W]");
   torch::NoGradGuard no_grad;
   net.eval();
   const int64_t n = images.size(0);
-  const auto probes = noise_images(noise, images.size(1), images.size(2), images.size(3));
-  const int64_t k = noise.draws;
   Scores s;
   auto append = [](std::vector<double>& out, const torch::Tensor& t) {
     auto c = t.to(torch::kDouble).contiguous();
@@ -187,11 +170,9 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
   };
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const auto x = images.slice(0, begin, std::min(n, begin + batch_size));
-    const int64_t b = x.size(0);
     // float64 softmax: in float32 a confident model's max-probability saturates at exactly 1,
     // which would turn most of the KS sample into ties.
-    const auto logits = net.forward(x).to(torch::kDouble);
-    const auto log_p = logits.log_softmax(1);
+    const auto log_p = net.forward(x).to(torch::kDouble).log_softmax(1);
     const auto p = log_p.exp();
     const auto probs = [&](const torch::Tensor& in) {
       return net.forward(in).to(torch::kDouble).softmax(1);
@@ -203,41 +184,15 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
     append(s.bit_depth, d_bits);
     append(s.median, d_median);
     append(s.squeeze, torch::maximum(d_bits, d_median));
-
-    // Noise consistency: all draws of the batch in one pass, [k * b] inputs, draw-major. Not
-    // clamped: clamping at 0 on a black background would turn zero-mean noise into a uniform
-    // brightening, which flips borderline clean inputs consistently.
-    const auto noisy = (x.unsqueeze(0) + probes.unsqueeze(1)).flatten(0, 1);
-    const auto noisy_logits = net.forward(noisy).to(torch::kDouble).view({k, b, -1});
-    const auto y = logits.argmax(1);                                          // [b]
-    const auto classes = logits.size(1);
-    const auto is_y = torch::nn::functional::one_hot(y, classes).to(torch::kBool);  // [b, C]
-    const auto l_y = logits.gather(1, y.unsqueeze(1));                        // [b, 1]
-    const auto others = logits.masked_fill(is_y, -std::numeric_limits<double>::infinity());
-    const auto margin = l_y.squeeze(1) - others.amax(1);  // [b]
-    append(s.margin, margin);
-    const auto nl_y = noisy_logits.gather(2, y.view({1, b, 1}).expand({k, b, 1}));  // [k, b, 1]
-    const auto n_others =
-        noisy_logits.masked_fill(is_y.unsqueeze(0), -std::numeric_limits<double>::infinity());
-    const auto noisy_margin = nl_y.squeeze(2) - n_others.amax(2);  // [k, b]
-    append(s.noise_flip, (noisy_logits.argmax(2) != y.unsqueeze(0)).to(torch::kDouble).mean(0));
-    append(s.margin_drop, (margin.unsqueeze(0) - noisy_margin).mean(0));
-    // Odds: (l_z - l_y) per class, its mean change under noise, the largest over z != y.
-    const auto odds = logits - l_y;                 // [b, C]
-    const auto noisy_odds = noisy_logits - nl_y;    // [k, b, C]
-    const auto gain = (noisy_odds.mean(0) - odds).masked_fill(
-        is_y, -std::numeric_limits<double>::infinity());
-    append(s.odds_gain, gain.amax(1));
   }
-  s.adversarial = s.noise_flip;
+  s.adversarial = s.squeeze;
   return s;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Calibration calibrate(const Scores& reference, const std::string& model_sha256, double fpr,
-                      int64_t squeeze_bits, const NoiseProbe& noise,
-                      const std::vector<ShiftedScores>& shifted) {
+                      int64_t squeeze_bits, const std::vector<ShiftedScores>& shifted) {
   if (!(fpr > 0 && fpr < 1)) throw Error("fpr: " + fmt(fpr) + " is outside (0, 1)");
   const auto needed = static_cast<int64_t>(std::ceil(5.0 / fpr - 1e-9));
   const auto check_size = [&](int64_t n, const std::string& what) {
@@ -262,7 +217,6 @@ Calibration calibrate(const Scores& reference, const std::string& model_sha256, 
   c.reference_entropy = reference.entropy;
   std::sort(c.reference_max_probability.begin(), c.reference_max_probability.end());
   std::sort(c.reference_entropy.begin(), c.reference_entropy.end());
-  c.noise = noise;
   c.threshold_adversarial = threshold_at_fpr(reference.adversarial, fpr);
   for (const auto& sh : shifted) {
     c.shifts.push_back(sh.shift);
@@ -308,9 +262,8 @@ nlohmann::json to_json(const Calibration& c) {
           {"reference",
            {{"max_probability", c.reference_max_probability}, {"entropy", c.reference_entropy}}},
           {"adversarial",
-           {{"statistic", "noise_flip"},
+           {{"statistic", kAdversarialStatistic},
             {"threshold", c.threshold_adversarial},
-            {"noise", {{"draws", c.noise.draws}, {"sigma", c.noise.sigma}, {"seed", c.noise.seed}}},
             {"shifts", c.shifts},
             {"false_positive_rates", rates}}}};
 }
@@ -362,12 +315,10 @@ Calibration calibration_from_json(const nlohmann::json& j, const std::string& wh
   const std::string aw = what + " adversarial";
   c.threshold_adversarial = io::require<double>(a, "threshold", aw);
   check_finite({c.threshold_adversarial}, aw + " threshold");
-  const auto noise = io::require<nlohmann::json>(a, "noise", aw);
-  c.noise.draws = io::require<int64_t>(noise, "draws", aw + " noise");
-  c.noise.sigma = io::require<double>(noise, "sigma", aw + " noise");
-  c.noise.seed = io::require<int64_t>(noise, "seed", aw + " noise");
-  if (c.noise.draws < 1 || !(c.noise.sigma > 0 && c.noise.sigma <= 1) || c.noise.seed < 0) {
-    throw Error(describe(what, "adversarial noise needs draws >= 1, sigma in (0, 1], seed >= 0"));
+  const auto statistic = io::require<std::string>(a, "statistic", aw);
+  if (statistic != kAdversarialStatistic) {
+    throw Error(describe(what, "adversarial statistic '" + statistic + "' is not " +
+                                   kAdversarialStatistic + "; recalibrate"));
   }
   c.shifts = io::require<std::vector<std::string>>(a, "shifts", aw);
   for (const auto& r : io::require<std::vector<nlohmann::json>>(a, "false_positive_rates", aw)) {
@@ -443,7 +394,6 @@ WindowDecision decide_window(const Calibration& c, const Scores& window, double 
     const auto k = static_cast<size_t>(i);
     if (window.adversarial[k] > c.threshold_adversarial) w.adversarial_flagged.push_back(offset + i);
     if (window.squeeze[k] > c.threshold) flagged_squeeze.push_back(window.squeeze[k]);
-    w.mean_noise_flip += window.noise_flip[k] / static_cast<double>(w.count);
   }
   if (!flagged_squeeze.empty()) {
     const auto mid = flagged_squeeze.begin() + static_cast<std::ptrdiff_t>(flagged_squeeze.size() / 2);
@@ -453,20 +403,21 @@ WindowDecision decide_window(const Calibration& c, const Scores& window, double 
   w.adversarial_count = static_cast<int64_t>(w.adversarial_flagged.size());
   w.adversarial_p_value = binomial_upper_tail(w.adversarial_count, w.count, c.fpr);
   const bool adversarial = w.adversarial_p_value < alpha;
-  w.reasons.push_back("noise consistency: " + std::to_string(w.adversarial_count) + " of " +
-                      std::to_string(w.count) + " inputs above " + fmt(c.threshold_adversarial) +
-                      " (expected " + fmt(c.fpr * static_cast<double>(w.count)) +
-                      " on clean and calibrated shifts), binomial p " +
+  w.reasons.push_back("far-moved inputs: " + std::to_string(w.adversarial_count) + " of " +
+                      std::to_string(w.count) + " inputs with a squeezing score above " +
+                      fmt(c.threshold_adversarial) + " (at most " +
+                      fmt(c.fpr * static_cast<double>(w.count)) +
+                      " on clean and calibrated benign shifts), binomial p " +
                       fmt(w.adversarial_p_value) + verdict(w.adversarial_p_value) + fmt(alpha));
   w.verdict = !w.degraded ? Verdict::kClean : adversarial ? Verdict::kAttack : Verdict::kShift;
   w.reasons.push_back(
       w.verdict == Verdict::kClean
           ? std::string("verdict clean: no change test fired")
           : w.verdict == Verdict::kAttack
-                ? std::string("verdict attack: the inputs changed and too many of them flip "
-                              "under small noise")
-                : std::string("verdict shift: the inputs changed, but no more of them flip under "
-                              "small noise than on clean and calibrated shifts"));
+                ? std::string("verdict attack: the inputs changed and too many of them moved "
+                              "far (squeezing undoes much more than a benign shift)")
+                : std::string("verdict shift: the inputs changed, but no more of them moved far "
+                              "than on clean and calibrated benign shifts"));
   return w;
 }
 
@@ -539,12 +490,11 @@ nlohmann::json to_json(const WindowDecision& w) {
             {"flagged_indices", w.flagged}}},
           {"verdict", verdict_name(w.verdict)},
           {"adversarial",
-           {{"statistic", "noise_flip"},
+           {{"statistic", kAdversarialStatistic},
             {"threshold", w.threshold_adversarial},
             {"flagged_count", w.adversarial_count},
             {"flagged_fraction", static_cast<double>(w.adversarial_count) / w.count},
             {"binomial_p_value", w.adversarial_p_value},
-            {"mean_noise_flip", w.mean_noise_flip},
             {"squeeze_flagged_median", w.squeeze_flagged_median},
             {"flagged_indices", w.adversarial_flagged}}},
           {"reasons", w.reasons}};

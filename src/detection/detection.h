@@ -67,21 +67,6 @@ at::Tensor reduce_bit_depth(const at::Tensor& x, int64_t bits);
 /// is the upper of the two middle values (rank 2 of 0..3). `x` float [N,C,H,W]; same shape out.
 at::Tensor median_filter_2x2(const at::Tensor& x);
 
-/// The noise-consistency probe: `draws` fixed noise images drawn once from `seed` (Gaussian, std
-/// `sigma`), each added to every input (not clamped, so that the noise stays zero-mean on black
-/// backgrounds). Adversarial examples sit close
-/// to a decision boundary that an attack pushed them across: small random noise moves their
-/// logits back towards the class they came from (Roth, Kilcher and Hofmann, "The odds are odd",
-/// ICML 2019), far more than it moves a clean or a naturally shifted input.
-struct NoiseProbe {
-  int64_t draws = 8;
-  double sigma = 0.1;
-  int64_t seed = 0;
-};
-
-/// The probe's noise images, float32 [draws, C, H, W]: the same for the same settings.
-at::Tensor noise_images(const NoiseProbe& probe, int64_t channels, int64_t height, int64_t width);
-
 /// What the detector looks at for each input, all from logits and softmax in float64.
 struct Scores {
   std::vector<double> max_probability;  ///< max_c softmax(f(x))_c, in [1/C, 1]
@@ -89,14 +74,8 @@ struct Scores {
   std::vector<double> bit_depth;        ///< || softmax(f(x)) - softmax(f(bit_depth(x))) ||_1
   std::vector<double> median;           ///< || softmax(f(x)) - softmax(f(median_2x2(x))) ||_1
   std::vector<double> squeeze;          ///< max(bit_depth, median): the feature-squeezing score
-  // Noise consistency, with y = argmax f(x) and m(x) = l_y(x) - max_{z != y} l_z(x), the logit
-  // margin of the predicted class, over the probe's draws x_k = clamp(x + n_k, 0, 1):
-  std::vector<double> margin;       ///< m(x), >= 0
-  std::vector<double> noise_flip;   ///< share of draws whose argmax is not y, in [0, 1]
-  std::vector<double> margin_drop;  ///< mean_k (m(x) - m_y(x_k)): how much noise erodes it
-  std::vector<double> odds_gain;    ///< max_{z != y} mean_k [(l_z - l_y)(x_k) - (l_z - l_y)(x)]
-  /// The per-input adversarial score the verdict thresholds: noise_flip. (margin, margin_drop
-  /// and odds_gain are reported alongside; the verdict does not use them.)
+  /// The per-input score the verdict thresholds: the squeezing score again, against a threshold
+  /// that calibrated benign shifts set (see Calibration::threshold_adversarial).
   std::vector<double> adversarial;
 
   int64_t size() const { return static_cast<int64_t>(max_probability.size()); }
@@ -106,16 +85,18 @@ struct Scores {
   Scores slice(int64_t begin, int64_t end) const;
 };
 
-/// Runs `net` (eval mode, no gradients) on `images` (float32 [N,C,H,W] in [0,1], CPU), on
-/// their two squeezed copies and on their `noise.draws` noisy copies, `batch_size` inputs at a
-/// time: 3 + draws forward passes per input. The scores of an input do not depend on the others.
+/// Runs `net` (eval mode, no gradients) on `images` (float32 [N,C,H,W] in [0,1], CPU) and on their
+/// two squeezed copies, `batch_size` inputs at a time: 3 forward passes per input. The scores of an
+/// input do not depend on the others.
 Scores score_inputs(model::Classifier& net, const at::Tensor& images, int64_t squeeze_bits,
-                    int64_t batch_size, const NoiseProbe& noise = {});
+                    int64_t batch_size);
 
 // ---------------------------------------------------------------------------------------------
 // Calibration: what the reference (clean, held-out) set says, computed once and reusable.
 
 inline constexpr const char* kCalibrationFormat = "advkfp.calibration/v2";
+/// What the calibration's adversarial threshold is on (Scores::adversarial).
+inline constexpr const char* kAdversarialStatistic = "squeeze";
 
 /// Scores of one benignly shifted copy of the reference set, named by its shift.
 struct ShiftedScores {
@@ -142,22 +123,22 @@ struct Calibration {
   double threshold_median = 0;
   std::vector<double> reference_max_probability;  ///< sorted ascending, for the KS tests
   std::vector<double> reference_entropy;          ///< sorted ascending
-  // Adversarial evidence: the noise probe, and the threshold on Scores::adversarial that at most
-  // fpr of the clean reference inputs and at most fpr of each shifted copy exceed (the largest of
-  // the per-set thresholds), so that the calibrated benign shifts do not look adversarial.
-  NoiseProbe noise;
+  // Adversarial evidence. Feature squeezing fires on benign shifts too, but they move every input
+  // a little while an attack moves many inputs far: threshold_adversarial is the squeezing score
+  // that at most fpr of the clean reference and at most fpr of each shifted copy exceed (the
+  // largest of the per-set thresholds), so that a window of calibrated benign shifts has at most
+  // fpr of its inputs above it, and an attacked window many more.
   std::vector<std::string> shifts;  ///< the calibration shifts, "kind:value"
   double threshold_adversarial = 0;
   std::vector<SetRates> rates;  ///< clean first, then each shift
 };
 
 /// Calibrates on the reference set's scores and on those of its benignly shifted copies (made
-/// with apply_shift from the same reference images, scored with the same `noise` probe). Throws
+/// with apply_shift from the same reference images). Throws
 /// advkfp::Error naming "reference" when the set has fewer than 5 / fpr inputs (too few to place
 /// a threshold at that rate).
 Calibration calibrate(const Scores& reference, const std::string& model_sha256, double fpr,
-                      int64_t squeeze_bits, const NoiseProbe& noise = {},
-                      const std::vector<ShiftedScores>& shifted = {});
+                      int64_t squeeze_bits, const std::vector<ShiftedScores>& shifted = {});
 
 nlohmann::json to_json(const Calibration& c);
 /// A calibration artifact that holds none ({"format": ..., "calibrated": false, "reason": ...}),
@@ -206,7 +187,6 @@ struct WindowDecision {
   int64_t adversarial_count = 0;
   double adversarial_p_value = 1;  ///< P(X >= adversarial_count), X ~ Binomial(count, fpr)
   std::vector<int64_t> adversarial_flagged;  ///< indices with adversarial > threshold
-  double mean_noise_flip = 0;                ///< mean over the window
   double squeeze_flagged_median = 0;  ///< median squeeze score of the flagged inputs (0: none)
   std::vector<std::string> reasons;   ///< one sentence per test, fired or not, then the verdict
 };

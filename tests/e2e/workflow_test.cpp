@@ -75,9 +75,8 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
       "--degraded", p("u_adv"), "--verdict", p("u_adv_verdict"), "--report", p("u_adv.json"),
       "--calibration", p("cal.json")});
   CHECK(read_text(dir / "u_adv") == "true");
-  // FGSM inputs mostly do not flip under noise (README): the verdict is not clean, whichever of
-  // shift and attack it is, since the window changed.
-  CHECK(read_text(dir / "u_adv_verdict") != "clean");
+  // Many FGSM inputs move further under squeezing than any calibrated benign shift moves them.
+  CHECK(read_text(dir / "u_adv_verdict") == "attack");
   const auto u = io::read_json(dir / "u_adv.json", "r");
   CHECK(u["verdict"] == read_text(dir / "u_adv_verdict"));
   CHECK(u["unlabeled"]["windows"][0]["adversarial"].contains("flagged_indices"));
