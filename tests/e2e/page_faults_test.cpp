@@ -37,8 +37,11 @@ std::vector<SteadyState> run_counting(const std::string& exe, std::vector<std::s
 }
 
 // A batch of 64 images took ~11,000 faults before the allocator was set up (~176 per image, up to
-// ~365 with glibc pinned as here), every batch. Allowed: a one-off 4 MiB (1024 pages) while the
-// heap settles (fgsm-attack's first loop takes ~400) and an eighth of a fault per image per step.
+// ~365 with glibc pinned as here), every batch. Allowed: a one-off 8 MiB (2048 pages) and an
+// eighth of a fault per image per step. The one-off covers the heap settling (fgsm-attack's first
+// loop takes ~400) and pages the kernel reclaims from a busy machine and the process touches again
+// (once, with other tests running beside it, a PGD loop that takes ~6 faults took 1,574); the
+// slow mode would take ~187,000 in the PGD loop below.
 void check_fault_free(const std::vector<SteadyState>& loops, const std::string& loop_prefix,
                       int64_t batch) {
   bool seen = false;
@@ -47,7 +50,7 @@ void check_fault_free(const std::vector<SteadyState>& loops, const std::string& 
     seen = true;
     INFO(s.loop << ": " << s.faults << " minor page faults in " << s.steps << " steps");
     CHECK(s.steps >= 4);
-    CHECK(s.faults <= 1024 + s.steps * batch / 8);
+    CHECK(s.faults <= 2048 + s.steps * batch / 8);
   }
   INFO("no steady-state line for loop '" << loop_prefix << "'");
   CHECK(seen);
