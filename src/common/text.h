@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace advkfp {
 
@@ -12,6 +13,19 @@ inline std::string trim_space(const std::string& text) {
   const auto begin = text.find_first_not_of(kSpace);
   if (begin == std::string::npos) return {};
   return text.substr(begin, text.find_last_not_of(kSpace) - begin + 1);
+}
+
+/// `text` split at every comma ("a,,b" gives "a", "", "b"; "" gives one empty string).
+inline std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out(1);
+  for (char c : text) {
+    if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace advkfp
