@@ -1,5 +1,6 @@
 // detect-degradation: decide whether the model is degraded, from labelled metrics (accuracy drop)
-// or label-free from the model's outputs on incoming inputs (KS tests and feature squeezing).
+// or label-free from the model's outputs on incoming inputs (KS tests and feature squeezing), and
+// whether a label-free alarm looks like an attack or like a benign shift.
 #pragma once
 
 #include <filesystem>
@@ -16,7 +17,7 @@ struct Options : cli::CommonOptions {
   // unlabeled
   std::filesystem::path model, reference, window, calibration_in;
   // outputs
-  std::filesystem::path degraded, report, calibration;
+  std::filesystem::path degraded, verdict, report, calibration;
   double max_absolute_drop = 0.05;
   double max_relative_drop = 0.10;
   double alpha = 0.01;
@@ -24,6 +25,7 @@ struct Options : cli::CommonOptions {
   int64_t squeeze_bits = 2;
   int64_t window_size = 0;
   int64_t consecutive = 1;
+  std::string calibration_shifts = "brightness:0.1,translate:2,blur:0.8,noise:0.05";
   int64_t batch_size = 256;
 };
 

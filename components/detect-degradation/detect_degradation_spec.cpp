@@ -13,7 +13,9 @@ const cli::Spec<Options>& spec() {
           "of incoming inputs against a clean reference set (KS tests on softmax max-probability "
           "and entropy, Bonferroni over the two; feature squeezing with a per-input threshold at "
           "fpr on the reference and a binomial test of the flagged count). both: degraded when "
-          "either fires.")
+          "either fires. verdict: clean, shift (the inputs changed) or attack (they changed and "
+          "more of them than on clean and calibrated benign shifts moved far: a squeezing score "
+          "above what those shifts reach).")
           .param("mode", &Options::mode,
                  "labeled (baseline/current metrics), unlabeled (model, reference, window) or "
                  "both (degraded when either fires).",
@@ -37,6 +39,12 @@ const cli::Spec<Options>& spec() {
                  true)
           .output_parameter("degraded", &Options::degraded, cli::types::kBoolean,
                             "true when the mode's rule fires (file holds true or false).")
+          .output_parameter("verdict", &Options::verdict, cli::types::kString,
+                            "clean, shift or attack. unlabeled: attack when the window changed "
+                            "and too many inputs have a squeezing score above the calibrated "
+                            "shifts' threshold, shift when only the change tests fire; labeled: attack when the accuracy-drop rule fires. "
+                            "Optional on the command line.",
+                            true)
           .output("report", &Options::report, cli::types::kMetrics,
                   "JSON report: each statistic, p-value and threshold, flagged input indices per "
                   "window, and which rule fired.")
@@ -66,8 +74,13 @@ const cli::Spec<Options>& spec() {
                  cli::at_least(0))
           .param("consecutive", &Options::consecutive,
                  "unlabeled: degraded only after this many bad windows in a row.", cli::at_least(1))
+          .param("calibration_shifts", &Options::calibration_shifts,
+                 "unlabeled: benign shifts of the reference set that set the attack threshold "
+                 "(the squeezing score they keep at most fpr of their inputs above), kind:value comma-separated (kinds: brightness, gain, "
+                 "contrast, gamma, translate, rotate, blur, downscale, noise, uniform-noise, "
+                 "salt-pepper); empty: clean reference only.")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass.", cli::at_least(1))
-          .common(false);
+          .common();
   return s;
 }
 

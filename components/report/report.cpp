@@ -57,6 +57,38 @@ std::string pct(double v) {
   return buf;
 }
 
+// What changed on a shift verdict, from the label-free report: how far the model's confidence
+// moved (the largest KS D), how many inputs feature squeezing flagged, and how many looked
+// adversarial against the share the calibration allows.
+std::string shift_summary(const Json& detection) {
+  const Json& windows = member(member(detection, "unlabeled"), "windows");
+  if (!windows.is_array() || windows.empty()) return "no label-free statistics in the report";
+  double d = 0;
+  int64_t n = 0, squeezed = 0, adversarial = 0, shifted = 0;
+  for (const auto& w : windows) {
+    for (const char* k : {"max_probability", "entropy"}) {
+      const Json& s = member(member(member(w, "ks"), k), "statistic");
+      if (s.is_number()) d = std::max(d, s.get<double>());
+    }
+    const auto count = [&](const char* test) {
+      const Json& c = member(member(w, test), "flagged_count");
+      return c.is_number_integer() ? c.get<int64_t>() : 0;
+    };
+    n += member(w, "count").is_number_integer() ? w["count"].get<int64_t>() : 0;
+    squeezed += count("squeeze");
+    adversarial += count("adversarial");
+    shifted += member(w, "verdict") == "shift" ? 1 : 0;
+  }
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "%lld of %zu windows shifted; largest KS D on confidence %.3f; %lld of %lld "
+                "inputs flagged by feature squeezing, %lld with adversarial evidence",
+                static_cast<long long>(shifted), windows.size(), d,
+                static_cast<long long>(squeezed), static_cast<long long>(n),
+                static_cast<long long>(adversarial));
+  return buf;
+}
+
 std::vector<std::string> class_names(const Json& m, const std::string& what) {
   if (!member(m, "class_names").is_array()) {
     throw Error(describe(what, "has no class_names"));
@@ -196,6 +228,17 @@ Rendered render(const Inputs& in) {
   }
   const bool degraded = in.detection["degraded"].get<bool>();
   const std::string mode = in.detection.value("mode", "labeled");
+  // clean, shift or attack; a report from before the verdict read a degradation as an attack.
+  const Json& verdict_json = member(in.detection, "verdict");
+  if (!verdict_json.is_null() && !verdict_json.is_string()) {
+    throw Error(describe("detection_report", "'verdict' is not a string"));
+  }
+  const std::string verdict =
+      verdict_json.is_string() ? verdict_json.get<std::string>() : degraded ? "attack" : "clean";
+  if (verdict != "clean" && verdict != "shift" && verdict != "attack") {
+    throw Error(describe("detection_report", "verdict '" + verdict +
+                                                 "' is not clean, shift or attack"));
+  }
   const std::vector<std::pair<const std::optional<Json>*, std::string>> finals = {
       {&in.final_clean, "final_clean_metrics"},
       {&in.final_fgsm, "final_fgsm_metrics"},
@@ -229,8 +272,15 @@ Rendered render(const Inputs& in) {
 
   std::string outcome;
   if (degraded) {
-    outcome = "Degradation detected (" + mode + " check): accuracy under FGSM fell from " +
-              pct(clean_acc) + " to " + pct(attacked_acc) + ". ";
+    outcome = "Degradation detected (" + mode + " check), verdict " + verdict +
+              ": accuracy under FGSM fell from " + pct(clean_acc) + " to " + pct(attacked_acc) +
+              ". ";
+    if (verdict == "shift") {
+      outcome += "The inputs changed, but not the way adversarial inputs do (" +
+                 shift_summary(in.detection) +
+                 "): a benign distribution shift, against which adversarial retraining does not "
+                 "help. ";
+    }
     outcome += retrained ? "PGD adversarial training ran; the final model is " +
                                short_sha(final_sha) + ", trained from " + short_sha(original) + "."
                          : "The final model was not retrained.";
@@ -340,7 +390,8 @@ Rendered render(const Inputs& in) {
   h << "</div>\n";
 
   h << "<h2>Detection</h2>\n<p>Mode <b>" << escape(mode) << "</b>: "
-    << (degraded ? "degraded" : "not degraded") << ".</p>\n";
+    << (degraded ? "degraded" : "not degraded") << ", verdict <b>" << escape(verdict)
+    << "</b>.</p>\n";
   std::vector<std::string> reasons;
   collect_reasons(in.detection, reasons);
   if (!reasons.empty()) {

@@ -257,11 +257,16 @@ torch::Tensor predicted_labels(model::Classifier& net, const torch::Tensor& x) {
   return pred.clone();  // a normal tensor: labels are saved for the attack's backward pass
 }
 
-torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
-                         const torch::Tensor& labels, const AttackConfig& config,
-                         int64_t batch_size, int64_t seed, int64_t log_every) {
+namespace {
+
+// The batch loop both whole-set attacks share: validates, puts `net` in eval mode, seeds one
+// generator for the whole set and writes `attack(begin, end, gen)`'s batch into a new tensor.
+template <typename AttackBatch>
+torch::Tensor in_batches(model::Classifier& net, const torch::Tensor& images,
+                         const AttackConfig& config, int64_t batch_size, int64_t seed,
+                         int64_t log_every, const char* caller, AttackBatch attack) {
   config.validate();
-  TORCH_CHECK(batch_size > 0, "attack_all: batch_size must be positive");
+  TORCH_CHECK(batch_size > 0, caller, ": batch_size must be positive");
   net.eval();
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
   const int64_t n = images.size(0);
@@ -270,37 +275,40 @@ torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
   log::Progress progress(config.describe(), batches, batch_size, log_every);
   for (int64_t b = 0; b < batches; ++b) {
     const int64_t begin = b * batch_size, end = std::min(n, begin + batch_size);
-    auto x = images.slice(0, begin, end);
-    auto y = labels.defined() ? labels.slice(0, begin, end) : predicted_labels(net, x);
-    out.slice(0, begin, end).copy_(attack_batch(net, x, y, config, gen));
+    out.slice(0, begin, end).copy_(attack(begin, end, gen));
     progress.step();
   }
   return out;
+}
+
+}  // namespace
+
+torch::Tensor attack_all(model::Classifier& net, const torch::Tensor& images,
+                         const torch::Tensor& labels, const AttackConfig& config,
+                         int64_t batch_size, int64_t seed, int64_t log_every) {
+  return in_batches(net, images, config, batch_size, seed, log_every, "attack_all",
+                    [&](int64_t begin, int64_t end, at::Generator& gen) {
+                      auto x = images.slice(0, begin, end);
+                      auto y = labels.defined() ? labels.slice(0, begin, end)
+                                                : predicted_labels(net, x);
+                      return attack_batch(net, x, y, config, gen);
+                    });
 }
 
 torch::Tensor robust_attack_all(model::Classifier& net, const torch::Tensor& images,
                                 const torch::Tensor& labels, const AttackConfig& config,
                                 int64_t batch_size, int64_t seed, int64_t log_every,
                                 const torch::Tensor& clean_predictions) {
-  config.validate();
-  TORCH_CHECK(batch_size > 0, "robust_attack_all: batch_size must be positive");
   TORCH_CHECK(labels.defined(), "robust_attack_all: needs labels");
-  net.eval();
-  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
-  const int64_t n = images.size(0);
-  auto out = torch::empty_like(images);
-  const int64_t batches = (n + batch_size - 1) / batch_size;
-  log::Progress progress(config.describe(), batches, batch_size, log_every);
-  for (int64_t b = 0; b < batches; ++b) {
-    const int64_t begin = b * batch_size, end = std::min(n, begin + batch_size);
-    auto x = images.slice(0, begin, end);
-    auto y = labels.slice(0, begin, end);
-    auto pred = clean_predictions.defined() ? clean_predictions.slice(0, begin, end)
-                                            : predicted_labels(net, x);
-    out.slice(0, begin, end).copy_(robust_batch(net, x, y, pred.eq(y), config, gen));
-    progress.step();
-  }
-  return out;
+  return in_batches(net, images, config, batch_size, seed, log_every, "robust_attack_all",
+                    [&](int64_t begin, int64_t end, at::Generator& gen) {
+                      auto x = images.slice(0, begin, end);
+                      auto y = labels.slice(0, begin, end);
+                      auto pred = clean_predictions.defined()
+                                      ? clean_predictions.slice(0, begin, end)
+                                      : predicted_labels(net, x);
+                      return robust_batch(net, x, y, pred.eq(y), config, gen);
+                    });
 }
 
 nlohmann::json to_json(const AttackConfig& c) {

@@ -82,10 +82,11 @@ class Spec {
     return add(std::move(name), Role::kOutputArtifact, std::move(type), std::move(description), m,
                optional);
   }
+  /// `optional`: the flag may be left out on the command line (KFP always passes a path).
   Spec& output_parameter(std::string name, std::filesystem::path O::*m, std::string type,
-                         std::string description) {
+                         std::string description, bool optional = false) {
     return add(std::move(name), Role::kOutputParameter, std::move(type), std::move(description), m,
-               false);
+               optional);
   }
   Spec& param(std::string name, double O::*m, std::string description, Check check = {}) {
     add(std::move(name), Role::kParameter, types::kFloat, std::move(description), m, false);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -146,6 +147,7 @@ void Scores::push_back(const Scores& from, int64_t i) {
   bit_depth.push_back(from.bit_depth[k]);
   median.push_back(from.median[k]);
   squeeze.push_back(from.squeeze[k]);
+  adversarial.push_back(from.adversarial[k]);
 }
 
 Scores Scores::slice(int64_t begin, int64_t end) const {
@@ -157,6 +159,7 @@ Scores Scores::slice(int64_t begin, int64_t end) const {
 Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t squeeze_bits,
                     int64_t batch_size) {
   TORCH_CHECK(batch_size > 0, "score_inputs: batch_size must be positive");
+  TORCH_CHECK(images.dim() == 4, "score_inputs: expects [N,C,H,W]");
   torch::NoGradGuard no_grad;
   net.eval();
   const int64_t n = images.size(0);
@@ -182,21 +185,26 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
     append(s.median, d_median);
     append(s.squeeze, torch::maximum(d_bits, d_median));
   }
+  s.adversarial = s.squeeze;
   return s;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Calibration calibrate(const Scores& reference, const std::string& model_sha256, double fpr,
-                      int64_t squeeze_bits) {
+                      int64_t squeeze_bits, const std::vector<ShiftedScores>& shifted) {
   if (!(fpr > 0 && fpr < 1)) throw Error("fpr: " + fmt(fpr) + " is outside (0, 1)");
-  const int64_t n = reference.size();
   const auto needed = static_cast<int64_t>(std::ceil(5.0 / fpr - 1e-9));
-  if (n < needed) {
-    throw Error(describe("reference", std::to_string(n) +
-                                          " inputs are too few to calibrate at fpr " + fmt(fpr) +
-                                          " (need at least " + std::to_string(needed) + ")"));
-  }
+  const auto check_size = [&](int64_t n, const std::string& what) {
+    if (n < needed) {
+      throw Error(describe(what, std::to_string(n) + " inputs are too few to calibrate at fpr " +
+                                     fmt(fpr) + " (need at least " + std::to_string(needed) +
+                                     ")"));
+    }
+  };
+  const int64_t n = reference.size();
+  check_size(n, "reference");
+  for (const auto& sh : shifted) check_size(sh.scores.size(), "reference shifted by " + sh.shift);
   Calibration c;
   c.model_sha256 = model_sha256;
   c.fpr = fpr;
@@ -209,10 +217,37 @@ Calibration calibrate(const Scores& reference, const std::string& model_sha256, 
   c.reference_entropy = reference.entropy;
   std::sort(c.reference_max_probability.begin(), c.reference_max_probability.end());
   std::sort(c.reference_entropy.begin(), c.reference_entropy.end());
+  c.threshold_adversarial = threshold_at_fpr(reference.adversarial, fpr);
+  for (const auto& sh : shifted) {
+    c.shifts.push_back(sh.shift);
+    c.threshold_adversarial =
+        std::max(c.threshold_adversarial, threshold_at_fpr(sh.scores.adversarial, fpr));
+  }
+  const auto rates = [&](const std::string& name, const Scores& sc) {
+    SetRates r;
+    r.set = name;
+    r.count = sc.size();
+    for (int64_t i = 0; i < r.count; ++i) {
+      r.squeeze_rate += sc.squeeze[static_cast<size_t>(i)] > c.threshold;
+      r.adversarial_rate += sc.adversarial[static_cast<size_t>(i)] > c.threshold_adversarial;
+    }
+    r.squeeze_rate /= static_cast<double>(r.count);
+    r.adversarial_rate /= static_cast<double>(r.count);
+    return r;
+  };
+  c.rates.push_back(rates("clean", reference));
+  for (const auto& sh : shifted) c.rates.push_back(rates(sh.shift, sh.scores));
   return c;
 }
 
 nlohmann::json to_json(const Calibration& c) {
+  nlohmann::json rates = nlohmann::json::array();
+  for (const auto& r : c.rates) {
+    rates.push_back({{"set", r.set},
+                     {"count", r.count},
+                     {"squeeze", r.squeeze_rate},
+                     {"adversarial", r.adversarial_rate}});
+  }
   return {{"format", kCalibrationFormat},
           {"calibrated", true},
           {"model_sha256", c.model_sha256},
@@ -225,7 +260,12 @@ nlohmann::json to_json(const Calibration& c) {
             {"bit_depth", c.threshold_bit_depth},
             {"median", c.threshold_median}}},
           {"reference",
-           {{"max_probability", c.reference_max_probability}, {"entropy", c.reference_entropy}}}};
+           {{"max_probability", c.reference_max_probability}, {"entropy", c.reference_entropy}}},
+          {"adversarial",
+           {{"statistic", kAdversarialStatistic},
+            {"threshold", c.threshold_adversarial},
+            {"shifts", c.shifts},
+            {"false_positive_rates", rates}}}};
 }
 
 nlohmann::json uncalibrated_json(const std::string& reason) {
@@ -271,6 +311,24 @@ Calibration calibration_from_json(const nlohmann::json& j, const std::string& wh
   }
   check_finite(c.reference_max_probability, what + " reference");
   check_finite(c.reference_entropy, what + " reference");
+  const auto a = io::require<nlohmann::json>(j, "adversarial", what);
+  const std::string aw = what + " adversarial";
+  c.threshold_adversarial = io::require<double>(a, "threshold", aw);
+  check_finite({c.threshold_adversarial}, aw + " threshold");
+  const auto statistic = io::require<std::string>(a, "statistic", aw);
+  if (statistic != kAdversarialStatistic) {
+    throw Error(describe(what, "adversarial statistic '" + statistic + "' is not " +
+                                   kAdversarialStatistic + "; recalibrate"));
+  }
+  c.shifts = io::require<std::vector<std::string>>(a, "shifts", aw);
+  for (const auto& r : io::require<std::vector<nlohmann::json>>(a, "false_positive_rates", aw)) {
+    SetRates x;
+    x.set = io::require<std::string>(r, "set", aw + " false_positive_rates");
+    x.count = io::require<int64_t>(r, "count", aw + " false_positive_rates");
+    x.squeeze_rate = io::require<double>(r, "squeeze", aw + " false_positive_rates");
+    x.adversarial_rate = io::require<double>(r, "adversarial", aw + " false_positive_rates");
+    c.rates.push_back(x);
+  }
   std::sort(c.reference_max_probability.begin(), c.reference_max_probability.end());
   std::sort(c.reference_entropy.begin(), c.reference_entropy.end());
   return c;
@@ -328,7 +386,48 @@ WindowDecision decide_window(const Calibration& c, const Scores& window, double 
                       " (expected " + fmt(c.fpr * static_cast<double>(w.count)) + "), binomial p " +
                       fmt(w.binomial_p_value) + verdict(w.binomial_p_value) + fmt(alpha));
   w.degraded = w.p_max_probability < alpha || w.p_entropy < alpha || w.binomial_p_value < alpha;
+
+  // Adversarial evidence: how many inputs look like they sit just across a decision boundary.
+  w.threshold_adversarial = c.threshold_adversarial;
+  std::vector<double> flagged_squeeze;
+  for (int64_t i = 0; i < w.count; ++i) {
+    const auto k = static_cast<size_t>(i);
+    if (window.adversarial[k] > c.threshold_adversarial) w.adversarial_flagged.push_back(offset + i);
+    if (window.squeeze[k] > c.threshold) flagged_squeeze.push_back(window.squeeze[k]);
+  }
+  if (!flagged_squeeze.empty()) {
+    const auto mid = flagged_squeeze.begin() + static_cast<std::ptrdiff_t>(flagged_squeeze.size() / 2);
+    std::nth_element(flagged_squeeze.begin(), mid, flagged_squeeze.end());
+    w.squeeze_flagged_median = *mid;
+  }
+  w.adversarial_count = static_cast<int64_t>(w.adversarial_flagged.size());
+  w.adversarial_p_value = binomial_upper_tail(w.adversarial_count, w.count, c.fpr);
+  const bool adversarial = w.adversarial_p_value < alpha;
+  w.reasons.push_back("far-moved inputs: " + std::to_string(w.adversarial_count) + " of " +
+                      std::to_string(w.count) + " inputs with a squeezing score above " +
+                      fmt(c.threshold_adversarial) + " (at most " +
+                      fmt(c.fpr * static_cast<double>(w.count)) +
+                      " on clean and calibrated benign shifts), binomial p " +
+                      fmt(w.adversarial_p_value) + verdict(w.adversarial_p_value) + fmt(alpha));
+  w.verdict = !w.degraded ? Verdict::kClean : adversarial ? Verdict::kAttack : Verdict::kShift;
+  w.reasons.push_back(
+      w.verdict == Verdict::kClean
+          ? std::string("verdict clean: no change test fired")
+          : w.verdict == Verdict::kAttack
+                ? std::string("verdict attack: the inputs changed and too many of them moved "
+                              "far (squeezing undoes much more than a benign shift)")
+                : std::string("verdict shift: the inputs changed, but no more of them moved far "
+                              "than on clean and calibrated benign shifts"));
   return w;
+}
+
+std::string verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::kClean: return "clean";
+    case Verdict::kShift: return "shift";
+    case Verdict::kAttack: return "attack";
+  }
+  return "clean";
 }
 
 std::optional<int64_t> first_alarm(const std::vector<bool>& bad, int64_t consecutive) {
@@ -350,7 +449,7 @@ StreamDecision decide_stream(const Calibration& c, const Scores& scores, double 
   s.window_size = window_size;
   s.consecutive = consecutive;
   const int64_t step = window_size == 0 ? n : window_size;
-  std::vector<bool> bad;
+  std::vector<bool> bad, attacked;
   int64_t run = 0;
   for (int64_t begin = 0, index = 0; begin < n; begin += step, ++index) {
     const int64_t end = std::min(n, begin + step);
@@ -359,9 +458,14 @@ StreamDecision decide_stream(const Calibration& c, const Scores& scores, double 
     run = bad.back() ? run + 1 : 0;
     s.longest_bad_run = std::max(s.longest_bad_run, run);
     s.bad_windows += bad.back() ? 1 : 0;
+    attacked.push_back(s.windows.back().verdict == Verdict::kAttack);
+    s.attack_windows += attacked.back() ? 1 : 0;
+    s.shift_windows += s.windows.back().verdict == Verdict::kShift ? 1 : 0;
   }
   s.alarm_window = first_alarm(bad, consecutive);
   s.degraded = s.alarm_window.has_value();
+  s.attack_window = first_alarm(attacked, consecutive);
+  s.verdict = s.attack_window ? Verdict::kAttack : s.degraded ? Verdict::kShift : Verdict::kClean;
   return s;
 }
 
@@ -384,6 +488,15 @@ nlohmann::json to_json(const WindowDecision& w) {
             {"flagged_fraction", static_cast<double>(w.flagged_count) / w.count},
             {"binomial_p_value", w.binomial_p_value},
             {"flagged_indices", w.flagged}}},
+          {"verdict", verdict_name(w.verdict)},
+          {"adversarial",
+           {{"statistic", kAdversarialStatistic},
+            {"threshold", w.threshold_adversarial},
+            {"flagged_count", w.adversarial_count},
+            {"flagged_fraction", static_cast<double>(w.adversarial_count) / w.count},
+            {"binomial_p_value", w.adversarial_p_value},
+            {"squeeze_flagged_median", w.squeeze_flagged_median},
+            {"flagged_indices", w.adversarial_flagged}}},
           {"reasons", w.reasons}};
 }
 
@@ -391,6 +504,10 @@ nlohmann::json to_json(const StreamDecision& s) {
   nlohmann::json windows = nlohmann::json::array();
   for (const auto& w : s.windows) windows.push_back(to_json(w));
   return {{"degraded", s.degraded},
+          {"verdict", verdict_name(s.verdict)},
+          {"attack_windows", s.attack_windows},
+          {"shift_windows", s.shift_windows},
+          {"attack_window", s.attack_window ? nlohmann::json(*s.attack_window) : nlohmann::json()},
           {"window_size", s.window_size},
           {"consecutive", s.consecutive},
           {"window_count", static_cast<int64_t>(s.windows.size())},

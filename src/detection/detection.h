@@ -67,13 +67,16 @@ at::Tensor reduce_bit_depth(const at::Tensor& x, int64_t bits);
 /// is the upper of the two middle values (rank 2 of 0..3). `x` float [N,C,H,W]; same shape out.
 at::Tensor median_filter_2x2(const at::Tensor& x);
 
-/// What the detector looks at for each input, all from softmax in float64.
+/// What the detector looks at for each input, all from logits and softmax in float64.
 struct Scores {
   std::vector<double> max_probability;  ///< max_c softmax(f(x))_c, in [1/C, 1]
   std::vector<double> entropy;          ///< -sum_c p_c ln p_c, in nats, in [0, ln C]
   std::vector<double> bit_depth;        ///< || softmax(f(x)) - softmax(f(bit_depth(x))) ||_1
   std::vector<double> median;           ///< || softmax(f(x)) - softmax(f(median_2x2(x))) ||_1
   std::vector<double> squeeze;          ///< max(bit_depth, median): the feature-squeezing score
+  /// The per-input score the verdict thresholds: the squeezing score again, against a threshold
+  /// that calibrated benign shifts set (see Calibration::threshold_adversarial).
+  std::vector<double> adversarial;
 
   int64_t size() const { return static_cast<int64_t>(max_probability.size()); }
   /// Appends input `i` of `from`.
@@ -82,15 +85,33 @@ struct Scores {
   Scores slice(int64_t begin, int64_t end) const;
 };
 
-/// Runs `net` (eval mode, no gradients) on `images` (float32 [N,C,H,W] in [0,1], CPU) and on
-/// their two squeezed copies, `batch_size` at a time: three forward passes per input.
+/// Runs `net` (eval mode, no gradients) on `images` (float32 [N,C,H,W] in [0,1], CPU) and on their
+/// two squeezed copies, `batch_size` inputs at a time: 3 forward passes per input. The scores of an
+/// input do not depend on the others.
 Scores score_inputs(model::Classifier& net, const at::Tensor& images, int64_t squeeze_bits,
                     int64_t batch_size);
 
 // ---------------------------------------------------------------------------------------------
 // Calibration: what the reference (clean, held-out) set says, computed once and reusable.
 
-inline constexpr const char* kCalibrationFormat = "advkfp.calibration/v1";
+inline constexpr const char* kCalibrationFormat = "advkfp.calibration/v2";
+/// What the calibration's adversarial threshold is on (Scores::adversarial).
+inline constexpr const char* kAdversarialStatistic = "squeeze";
+
+/// Scores of one benignly shifted copy of the reference set, named by its shift.
+struct ShiftedScores {
+  std::string shift;  ///< "kind:value" (see shifts.h)
+  Scores scores;
+};
+
+/// Per-input exceedance rates of one calibration set at the calibrated thresholds: the
+/// false-positive rates the window tests assume (clean) and bound (shifts).
+struct SetRates {
+  std::string set;  ///< "clean" or the shift's name
+  int64_t count = 0;
+  double squeeze_rate = 0;      ///< share of inputs with squeeze > threshold
+  double adversarial_rate = 0;  ///< share with adversarial > threshold_adversarial
+};
 
 struct Calibration {
   std::string model_sha256;  ///< of model.pt: a calibration is valid for this model only
@@ -102,12 +123,22 @@ struct Calibration {
   double threshold_median = 0;
   std::vector<double> reference_max_probability;  ///< sorted ascending, for the KS tests
   std::vector<double> reference_entropy;          ///< sorted ascending
+  // Adversarial evidence. Feature squeezing fires on benign shifts too, but they move every input
+  // a little while an attack moves many inputs far: threshold_adversarial is the squeezing score
+  // that at most fpr of the clean reference and at most fpr of each shifted copy exceed (the
+  // largest of the per-set thresholds), so that a window of calibrated benign shifts has at most
+  // fpr of its inputs above it, and an attacked window many more.
+  std::vector<std::string> shifts;  ///< the calibration shifts, "kind:value"
+  double threshold_adversarial = 0;
+  std::vector<SetRates> rates;  ///< clean first, then each shift
 };
 
-/// Calibrates on the reference set's scores. Throws advkfp::Error naming "reference" when the set
-/// has fewer than 5 / fpr inputs (too few to place a threshold at that rate).
+/// Calibrates on the reference set's scores and on those of its benignly shifted copies (made
+/// with apply_shift from the same reference images). Throws
+/// advkfp::Error naming "reference" when the set has fewer than 5 / fpr inputs (too few to place
+/// a threshold at that rate).
 Calibration calibrate(const Scores& reference, const std::string& model_sha256, double fpr,
-                      int64_t squeeze_bits);
+                      int64_t squeeze_bits, const std::vector<ShiftedScores>& shifted = {});
 
 nlohmann::json to_json(const Calibration& c);
 /// A calibration artifact that holds none ({"format": ..., "calibrated": false, "reason": ...}),
@@ -131,23 +162,39 @@ void check_same_model(const Calibration& c, const std::string& model_sha256,
 /// at most about 2 * alpha.
 inline constexpr int64_t kKsTests = 2;
 
+/// The three-way answer for a window or a stream:
+///   clean   nothing changed (no test fired);
+///   shift   the inputs changed (a KS or the squeezing test fired) but not the way attacks change
+///           them: the adversarial test did not fire;
+///   attack  the inputs changed and the adversarial test fired too.
+enum class Verdict { kClean, kShift, kAttack };
+std::string verdict_name(Verdict v);  ///< "clean", "shift", "attack"
+
 struct WindowDecision {
   int64_t index = 0;   ///< window number in the stream
   int64_t offset = 0;  ///< index of its first input in the whole set
   int64_t count = 0;
-  bool degraded = false;
+  bool degraded = false;  ///< something changed: a KS or the squeezing test fired
+  Verdict verdict = Verdict::kClean;
   KsResult ks_max_probability, ks_entropy;
   double p_max_probability = 1, p_entropy = 1;  ///< Bonferroni-corrected KS p-values
   double threshold = 0, fpr = 0;  ///< the calibration's squeeze threshold and its rate
   int64_t flagged_count = 0;
   double binomial_p_value = 1;       ///< P(X >= flagged_count), X ~ Binomial(count, fpr)
   std::vector<int64_t> flagged;      ///< indices (into the whole set) with squeeze > threshold
-  std::vector<std::string> reasons;  ///< one sentence per test, fired or not
+  // Adversarial evidence.
+  double threshold_adversarial = 0;
+  int64_t adversarial_count = 0;
+  double adversarial_p_value = 1;  ///< P(X >= adversarial_count), X ~ Binomial(count, fpr)
+  std::vector<int64_t> adversarial_flagged;  ///< indices with adversarial > threshold
+  double squeeze_flagged_median = 0;  ///< median squeeze score of the flagged inputs (0: none)
+  std::vector<std::string> reasons;   ///< one sentence per test, fired or not, then the verdict
 };
 
-/// Decides one window: degraded when a Bonferroni-corrected KS p-value or the binomial p-value is
-/// below `alpha`. Flagged indices are reported as `offset + i`. Throws advkfp::Error for an empty
-/// window or alpha outside (0, 1).
+/// Decides one window: degraded when a Bonferroni-corrected KS p-value or the binomial p-value of
+/// the squeezing count is below `alpha`; verdict attack when it is degraded and the binomial
+/// p-value of the adversarial count is below `alpha` too. Flagged indices are reported as
+/// `offset + i`. Throws advkfp::Error for an empty window or alpha outside (0, 1).
 WindowDecision decide_window(const Calibration& c, const Scores& window, double alpha,
                              int64_t offset = 0, int64_t index = 0);
 
@@ -156,6 +203,11 @@ std::optional<int64_t> first_alarm(const std::vector<bool>& bad, int64_t consecu
 
 struct StreamDecision {
   bool degraded = false;  ///< some run of `consecutive` bad windows in a row
+  /// attack when some run of `consecutive` windows in a row are all attack, else shift when
+  /// degraded, else clean: so verdict != clean exactly when degraded.
+  Verdict verdict = Verdict::kClean;
+  int64_t attack_windows = 0, shift_windows = 0;
+  std::optional<int64_t> attack_window;  ///< the window that completed the first attack run
   int64_t window_size = 0, consecutive = 1;
   int64_t bad_windows = 0, longest_bad_run = 0;
   std::optional<int64_t> alarm_window;  ///< the window that completed the first such run

@@ -1,8 +1,10 @@
-// Strict parse with protobuf's JSON parser (unknown fields fail), then reference checks.
+// Strict parse with protobuf's JSON parser (unknown fields fail). References inside a pipeline are
+// checked by kfp-local's loader (src/kfp_local/ir.cpp), the one reference checker.
 #include "kfp/ir_schema.h"
 
 #include <google/protobuf/util/json_util.h>
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -60,145 +62,6 @@ const Json& get(const Json& j, const char* key) {
   return j.is_object() && j.contains(key) ? j.at(key) : kEmpty;
 }
 
-struct IrChecker {
-  const Json& ir;
-  std::vector<std::string>& problems;
-
-  void problem(const std::string& s) { problems.push_back(s); }
-
-  void check_placeholders(const std::string& exec, const Json& arg, const Json& comp) {
-    static const std::regex kPlaceholder(R"(\{\{([^}]*)\}\})");
-    static const std::regex kKnown(
-        R"(^\$(\.(inputs|outputs)\.(parameters|artifacts)\['([^']+)'\](\.(path|uri|output_file))?)?$)");
-    const std::string s = arg.get<std::string>();
-    if (s.rfind("{\"IfPresent\"", 0) == 0) {
-      const Json j = Json::parse(s, nullptr, false);
-      const Json* then = nullptr;
-      if (j.is_object() && j.size() == 1 && j["IfPresent"].is_object()) {
-        const Json& spec = j["IfPresent"];
-        if (spec.contains("Then") && spec["Then"].is_array()) then = &spec["Then"];
-        const std::string name = spec.value("InputName", "");
-        const Json& defs = get(comp, "inputDefinitions");
-        const bool declared = get(defs, "artifacts").contains(name) ||
-                              get(defs, "parameters").contains(name);
-        if (!declared) problem(exec + ": IfPresent names no declared input: " + s);
-      }
-      if (!then) {
-        problem(exec + ": malformed IfPresent placeholder " + s);
-        return;
-      }
-      for (const auto& item : *then) {
-        if (item.is_string()) check_placeholders(exec, item, comp);
-        else problem(exec + ": IfPresent item " + item.dump() + " is not a string");
-      }
-      return;
-    }
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), kPlaceholder);
-         it != std::sregex_iterator(); ++it) {
-      const std::string body = (*it)[1];
-      std::smatch m;
-      if (!std::regex_match(body, m, kKnown)) {
-        problem(exec + ": unknown placeholder {{" + body + "}}");
-        continue;
-      }
-      if (!m[1].matched) continue;  // {{$}}
-      const std::string side = m[2], kind = m[3], name = m[4], attr = m[6];
-      const Json& defs = get(get(comp, side == "inputs" ? "inputDefinitions" : "outputDefinitions"),
-                             kind.c_str());
-      if (!defs.contains(name)) {
-        problem(exec + ": placeholder {{" + body + "}} names no declared " + side + " " + kind);
-      }
-      const bool want_attr = kind == "artifacts" || side == "outputs";
-      if (want_attr != !attr.empty() || (attr == "output_file") != (side == "outputs" && kind == "parameters")) {
-        problem(exec + ": placeholder {{" + body + "}} has the wrong form");
-      }
-    }
-  }
-
-  void check_dag(const std::string& where, const Json& comp) {
-    const Json& tasks = get(get(comp, "dag"), "tasks");
-    const Json& inputs = get(comp, "inputDefinitions");
-    for (const auto& [name, task] : tasks.items()) {
-      const std::string at = where + "/" + name;
-      const std::string ref = get(get(task, "componentRef"), "name").get<std::string>();
-      if (!get(ir, "components").contains(ref)) {
-        problem(at + ": componentRef '" + ref + "' names no component");
-        continue;
-      }
-      const Json& target = ir["components"][ref];
-      for (const auto& dep : get(task, "dependentTasks")) {
-        if (!tasks.contains(dep.get<std::string>())) {
-          problem(at + ": dependentTasks names '" + dep.get<std::string>() + "', not in its DAG");
-        }
-      }
-      for (const char* kind : {"parameters", "artifacts"}) {
-        for (const auto& [in, spec] : get(get(task, "inputs"), kind).items()) {
-          if (!get(get(target, "inputDefinitions"), kind).contains(in)) {
-            problem(at + ": input " + in + " is not an input of " + ref);
-          }
-          check_source(at + "." + in, spec, tasks, inputs);
-        }
-      }
-      const std::string cond = get(get(task, "triggerPolicy"), "condition").is_string()
-                                   ? task["triggerPolicy"]["condition"].get<std::string>()
-                                   : "";
-      static const std::regex kRef(R"(inputs\.parameter_values\['([^']+)'\])");
-      for (auto it = std::sregex_iterator(cond.begin(), cond.end(), kRef);
-           it != std::sregex_iterator(); ++it) {
-        if (!get(get(task, "inputs"), "parameters").contains((*it)[1].str())) {
-          problem(at + ": condition reads '" + (*it)[1].str() + "', which the task does not pass");
-        }
-      }
-      if (target.contains("dag")) check_dag(at, target);
-    }
-    // DAG outputs select outputs of tasks in this DAG and are declared by the component.
-    for (const auto& [key, spec] : get(get(get(comp, "dag"), "outputs"), "artifacts").items()) {
-      const std::string at = where + ".dag.outputs." + key;
-      if (!get(get(comp, "outputDefinitions"), "artifacts").contains(key)) {
-        problem(at + ": not declared in outputDefinitions");
-      }
-      for (const auto& sel : get(spec, "artifactSelectors")) {
-        const std::string producer = sel.value("producerSubtask", "");
-        if (!tasks.contains(producer)) {
-          problem(at + ": producerSubtask '" + producer + "' is not in the DAG");
-          continue;
-        }
-        const std::string ref = get(get(tasks[producer], "componentRef"), "name").get<std::string>();
-        const Json& outs = get(get(get(get(ir, "components"), ref.c_str()), "outputDefinitions"),
-                               "artifacts");
-        if (!outs.contains(sel.value("outputArtifactKey", ""))) {
-          problem(at + ": " + producer + " has no output artifact '" +
-                  sel.value("outputArtifactKey", "") + "'");
-        }
-      }
-    }
-  }
-
-  void check_source(const std::string& at, const Json& spec, const Json& tasks, const Json& inputs) {
-    for (const char* k : {"taskOutputParameter", "taskOutputArtifact"}) {
-      if (!spec.contains(k)) continue;
-      const std::string producer = spec[k].value("producerTask", "");
-      const std::string key = spec[k].value(
-          std::string(k) == "taskOutputParameter" ? "outputParameterKey" : "outputArtifactKey", "");
-      if (!tasks.contains(producer)) {
-        problem(at + ": producer task '" + producer + "' is not in the same DAG");
-        continue;
-      }
-      const std::string ref = get(get(tasks[producer], "componentRef"), "name").get<std::string>();
-      const char* kind = std::string(k) == "taskOutputParameter" ? "parameters" : "artifacts";
-      if (!get(get(get(get(ir, "components"), ref.c_str()), "outputDefinitions"), kind).contains(key)) {
-        problem(at + ": " + producer + " has no output " + kind + " '" + key + "'");
-      }
-    }
-    for (auto [k, kind] : {std::pair{"componentInputParameter", "parameters"},
-                           std::pair{"componentInputArtifact", "artifacts"}}) {
-      if (spec.contains(k) && !get(inputs, kind).contains(spec[k].get<std::string>())) {
-        problem(at + ": '" + spec[k].get<std::string>() + "' is not an input of the enclosing DAG");
-      }
-    }
-  }
-};
-
 }  // namespace
 
 std::vector<std::string> check_pipeline_ir(const Json& ir) {
@@ -215,25 +78,6 @@ std::vector<std::string> check_pipeline_ir(const Json& ir) {
   if (!std::regex_match(spec.pipeline_info().name(), kName)) {
     problems.push_back("pipelineInfo.name '" + spec.pipeline_info().name() + "' is not valid");
   }
-  IrChecker c{ir, problems};
-  std::set<std::string> used;
-  for (const auto& [name, comp] : ir["components"].items()) {
-    if (!comp.contains("executorLabel")) continue;
-    const std::string exec = comp["executorLabel"];
-    used.insert(exec);
-    if (!ir["deploymentSpec"]["executors"].contains(exec)) {
-      problems.push_back(name + ": executorLabel '" + exec + "' names no executor");
-      continue;
-    }
-    const Json& container = get(ir["deploymentSpec"]["executors"][exec], "container");
-    for (const char* list : {"command", "args"}) {
-      for (const auto& arg : get(container, list)) c.check_placeholders(exec, arg, comp);
-    }
-  }
-  for (const auto& [exec, _] : ir["deploymentSpec"]["executors"].items()) {
-    if (!used.count(exec)) problems.push_back("executor " + exec + " is used by no component");
-  }
-  c.check_dag("root", ir["root"]);
   return problems;
 }
 

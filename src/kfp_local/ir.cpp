@@ -449,6 +449,11 @@ class Validator {
   void run() {
     for (const auto& [name, c] : p_.components) check_component(c, join("components", name));
     check_component(p_.root, "root");
+    for (const auto& [label, exec] : p_.executors) {
+      const bool used = std::any_of(p_.components.begin(), p_.components.end(),
+                                    [&](const auto& c) { return c.second.executor_label == label; });
+      if (!used) fail(join("deploymentSpec.executors", label), "is used by no component");
+    }
     std::vector<std::string> stack;
     check_nesting(p_.root, stack);
   }

@@ -211,6 +211,22 @@ TEST_CASE("detect-degradation rejects bad label-free inputs cleanly", "[e2e][err
     require_failure(detect(with({"--reference", fx.data.string(), "--squeeze-bits", "9"})), 2,
                     "squeeze_bits: ");
   }
+  SECTION("unknown or out-of-range calibration shift") {
+    require_failure(detect(with({"--reference", fx.data.string(), "--calibration-shifts",
+                                 "fog:0.3"})),
+                    2, "calibration_shifts: unknown shift 'fog'");
+    require_failure(detect(with({"--reference", fx.data.string(), "--calibration-shifts",
+                                 "brightness:2"})),
+                    2, "calibration_shifts: 'brightness:2': the value must be a number in [-1, 1]");
+    require_failure(detect(with({"--reference", fx.data.string(), "--calibration-shifts",
+                                 "blur"})),
+                    2, "calibration_shifts: 'blur' is not kind:value");
+  }
+  SECTION("calibration_in made with other shifts") {
+    const auto cal = calibrate();
+    require_failure(detect(with({"--calibration-in", cal, "--calibration-shifts", "gain:0.8"})),
+                    2, "calibration_in: was made with fpr");
+  }
   SECTION("reference too small for the false-positive rate") {
     require_failure(detect({"--model", fx.model.string(), "--window", fx.data.string(),
                             "--reference", fx.data.string(), "--fpr", "0.05"}),

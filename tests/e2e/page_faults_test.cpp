@@ -37,8 +37,11 @@ std::vector<SteadyState> run_counting(const std::string& exe, std::vector<std::s
 }
 
 // A batch of 64 images took ~11,000 faults before the allocator was set up (~176 per image, up to
-// ~365 with glibc pinned as here), every batch. Allowed: a one-off 4 MiB (1024 pages) while the
-// heap settles (fgsm-attack's first loop takes ~400) and an eighth of a fault per image per step.
+// ~365 with glibc pinned as here), every batch. Allowed: a one-off 8 MiB (2048 pages) and 16 faults
+// per image per step, over 20 times below the slow mode. Alone on a machine every loop here takes
+// at most ~400 (fgsm-attack's first loop, while the heap settles); with other tests running beside
+// it the same loops have taken up to ~3,500 in 4 steps (pages the kernel takes back on a busy
+// machine fault in again), which a tighter bound would report as the slow mode.
 void check_fault_free(const std::vector<SteadyState>& loops, const std::string& loop_prefix,
                       int64_t batch) {
   bool seen = false;
@@ -47,7 +50,7 @@ void check_fault_free(const std::vector<SteadyState>& loops, const std::string& 
     seen = true;
     INFO(s.loop << ": " << s.faults << " minor page faults in " << s.steps << " steps");
     CHECK(s.steps >= 4);
-    CHECK(s.faults <= 1024 + s.steps * batch / 8);
+    CHECK(s.faults <= 2048 + s.steps * batch * 16);
   }
   INFO("no steady-state line for loop '" << loop_prefix << "'");
   CHECK(seen);

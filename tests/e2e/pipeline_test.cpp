@@ -62,7 +62,9 @@ TEST_CASE("labelled rule with an unreachable threshold: the model is kept, evalu
   CHECK(s.at("report-kept") == "SUCCEEDED");
   CHECK_FALSE(fs::exists(dir / "run" / "condition-branches-1" / "condition-2"));
   for (const auto& t : summary["tasks"]) {
-    if (t["name"] == "detect-degradation") CHECK(t["outputs"]["parameters"]["degraded"] == false);
+    if (t["name"] != "detect-degradation") continue;
+    CHECK(t["outputs"]["parameters"]["degraded"] == false);
+    CHECK(t["outputs"]["parameters"]["verdict"] == "clean");
   }
   CHECK_THAT(read_text(report_dir(dir / "run", false) / "summary"), Catch::Contains("was kept"));
 }
@@ -85,6 +87,10 @@ TEST_CASE("label-free detection fires on the attacked stream; the defended model
     if (name == "detect-degradation") {
       const auto report = io::read_json(t["outputs"]["artifacts"]["report"]["path"].get<std::string>(), "r");
       CHECK(report["mode"] == "unlabeled");
+      // The PGD arm runs on the attack verdict, not on any change of the inputs.
+      CHECK(t["outputs"]["parameters"]["degraded"] == true);
+      CHECK(t["outputs"]["parameters"]["verdict"] == "attack");
+      CHECK(report["verdict"] == "attack");
     }
     if (name.rfind("evaluate-robust", 0) != 0) continue;
     const auto& metrics = t["outputs"]["artifacts"]["metrics"];
@@ -99,7 +105,7 @@ TEST_CASE("label-free detection fires on the attacked stream; the defended model
     }
   }
   const std::string html = read_text(report_dir(dir / "run", true) / "report");
-  CHECK_THAT(html, Catch::Contains("Degradation detected (unlabeled check)"));
+  CHECK_THAT(html, Catch::Contains("Degradation detected (unlabeled check), verdict attack"));
   CHECK_THAT(html, Catch::Contains("defended, PGD"));
   CHECK_THAT(read_text(report_dir(dir / "run", true) / "summary"),
              Catch::Contains("| defended | clean |"));

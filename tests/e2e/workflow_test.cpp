@@ -52,8 +52,11 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
 
   ok(ADVKFP_DETECT_DEGRADATION_EXE,
      {"--mode", "labeled", "--baseline-metrics", p("clean.json"), "--current-metrics",
-      p("attacked.json"), "--degraded", p("degraded"), "--report", p("report.json")});
+      p("attacked.json"), "--degraded", p("degraded"), "--verdict", p("verdict"), "--report",
+      p("report.json")});
   CHECK(read_text(dir / "degraded") == "true");
+  // Labelled metrics hold no adversarial evidence: a drop keeps the paper's reading, an attack.
+  CHECK(read_text(dir / "verdict") == "attack");
   ok(ADVKFP_DETECT_DEGRADATION_EXE,
      {"--mode", "labeled", "--baseline-metrics", p("clean.json"), "--current-metrics",
       p("clean.json"), "--degraded", p("same"), "--report", p("same.json"), "--max-absolute-drop",
@@ -69,9 +72,14 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
   data::save_dataset(dir / "unlabelled_adv", stream, data::ImageEncoding::kFloat32, "adv");
   ok(ADVKFP_DETECT_DEGRADATION_EXE,
      {"--model", p("model"), "--reference", p("reference"), "--window", p("unlabelled_adv"),
-      "--degraded", p("u_adv"), "--report", p("u_adv.json"), "--calibration", p("cal.json")});
+      "--degraded", p("u_adv"), "--verdict", p("u_adv_verdict"), "--report", p("u_adv.json"),
+      "--calibration", p("cal.json")});
   CHECK(read_text(dir / "u_adv") == "true");
+  // Many FGSM inputs move further under squeezing than any calibrated benign shift moves them.
+  CHECK(read_text(dir / "u_adv_verdict") == "attack");
   const auto u = io::read_json(dir / "u_adv.json", "r");
+  CHECK(u["verdict"] == read_text(dir / "u_adv_verdict"));
+  CHECK(u["unlabeled"]["windows"][0]["adversarial"].contains("flagged_indices"));
   CHECK(u["mode"] == "unlabeled");
   CHECK(u["unlabeled"]["windows"][0]["count"] == 500);
   CHECK(u["unlabeled"]["windows"][0]["squeeze"]["flagged_count"].get<int>() > 25);
@@ -81,9 +89,10 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
   // time; on this seed the first does, with 24 of 250 flagged where 12.5 are expected.)
   ok(ADVKFP_DETECT_DEGRADATION_EXE,
      {"--model", p("model"), "--calibration-in", p("cal.json"), "--window", p("test"),
-      "--window-size", "250", "--consecutive", "2", "--degraded", p("u_clean"), "--report",
-      p("u_clean.json")});
+      "--window-size", "250", "--consecutive", "2", "--degraded", p("u_clean"), "--verdict",
+      p("u_clean_verdict"), "--report", p("u_clean.json")});
   CHECK(read_text(dir / "u_clean") == "false");
+  CHECK(read_text(dir / "u_clean_verdict") == "clean");
   const auto uc = io::read_json(dir / "u_clean.json", "r")["unlabeled"];
   CHECK(uc["window_count"] == 2);
   CHECK(uc["longest_bad_run"].get<int>() < 2);

@@ -8,6 +8,7 @@
 #include "kfp/types.h"
 #include "kfp/yaml.h"
 #include "kfp/yaml_read.h"
+#include "ir_problems.h"
 
 using namespace advkfp;
 using advkfp::kfp::Arg;
@@ -72,8 +73,8 @@ TEST_CASE("a branch gets pipelinechannel inputs, a CEL trigger and its dependenc
         "{{$.inputs.artifacts['data'].path}}");
   // The compiled document is valid IR, and its YAML reads back to the same document.
   const auto as_json = nlohmann::json::parse(ir.dump());
-  CAPTURE(kfp::check_pipeline_ir(as_json));
-  CHECK(kfp::check_pipeline_ir(as_json).empty());
+  CAPTURE(test::ir_problems(as_json));
+  CHECK(test::ir_problems(as_json).empty());
   CHECK(kfp::parse_yaml_documents(kfp::to_yaml(ir), "yaml").front() == as_json);
 }
 
@@ -88,8 +89,8 @@ TEST_CASE("nested branches pass channels through every level", "[kfp][pipeline]"
   p.end_branch();
   p.end_branch();
   const auto ir = nlohmann::json::parse(p.compile().dump());
-  CAPTURE(kfp::check_pipeline_ir(ir));
-  CHECK(kfp::check_pipeline_ir(ir).empty());
+  CAPTURE(test::ir_problems(ir));
+  CHECK(test::ir_problems(ir).empty());
   CHECK(ir["root"]["dag"]["tasks"]["condition-1"]["triggerPolicy"]["condition"] ==
         "int(inputs.parameter_values['pipelinechannel--make-v']) == 3");
   const auto& c2 = ir["components"]["comp-condition-1"]["dag"]["tasks"]["condition-2"];
@@ -143,8 +144,8 @@ TEST_CASE("if/else: one group, negated else trigger, optional inputs resolved pe
   q.task(report, "report-no").set("first", no.output("metrics"));
   q.end_if();
   const auto ir = nlohmann::json::parse(q.compile().dump());
-  CAPTURE(kfp::check_pipeline_ir(ir));
-  CHECK(kfp::check_pipeline_ir(ir).empty());
+  CAPTURE(test::ir_problems(ir));
+  CHECK(test::ir_problems(ir).empty());
   CHECK(kfp::backend_problems(ir, kfp::backend_profile("all")).empty());
 
   const auto& root = ir["root"]["dag"]["tasks"];

@@ -1,11 +1,12 @@
 // Every generated component YAML and compiled pipeline parses strictly against the project's own
-// schema and all its references resolve; broken documents are caught.
+// schema and all its references resolve (kfp-local's loader); broken documents are caught.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 
 #include "kfp/ir_schema.h"
 #include "kfp/yaml_read.h"
+#include "ir_problems.h"
 
 using namespace advkfp;
 namespace fs = std::filesystem;
@@ -46,7 +47,7 @@ TEST_CASE("committed pipelines pass the strict schema and reference checks", "[k
     if (entry.path().extension() != ".yaml") continue;
     ++n;
     INFO(entry.path());
-    const auto problems = kfp::check_pipeline_ir(kfp::load_yaml(entry.path(), "ir"));
+    const auto problems = test::ir_problems(kfp::load_yaml(entry.path(), "ir"));
     CAPTURE(problems);
     CHECK(problems.empty());
   }
@@ -58,49 +59,53 @@ TEST_CASE("the IR checker catches misspelt fields and dangling references", "[kf
   auto& tasks = ir["root"]["dag"]["tasks"];
   SECTION("unknown field") {
     tasks["train"]["componentRefs"] = tasks["train"]["componentRef"];
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "componentRefs"));
+    CHECK(mentions(test::ir_problems(ir), "componentRefs"));
   }
   SECTION("snake_case spelling") {
     tasks["train"]["component_ref"] = tasks["train"]["componentRef"];
     tasks["train"].erase("componentRef");
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "canonical"));
+    CHECK(mentions(test::ir_problems(ir), "canonical"));
   }
   SECTION("componentRef to nothing") {
     tasks["train"]["componentRef"]["name"] = "comp-nope";
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "comp-nope"));
+    CHECK(mentions(test::ir_problems(ir), "comp-nope"));
   }
   SECTION("executorLabel to nothing") {
     ir["components"]["comp-train"]["executorLabel"] = "exec-nope";
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "exec-nope"));
+    CHECK(mentions(test::ir_problems(ir), "exec-nope"));
+  }
+  SECTION("executor no component uses") {
+    ir["deploymentSpec"]["executors"]["exec-extra"] = ir["deploymentSpec"]["executors"]["exec-train"];
+    CHECK(mentions(test::ir_problems(ir), "exec-extra"));
   }
   SECTION("dependentTasks outside the DAG") {
     tasks["train"]["dependentTasks"] = {"pgd-train"};
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "pgd-train"));
+    CHECK(mentions(test::ir_problems(ir), "pgd-train"));
   }
   SECTION("placeholder naming no input") {
     ir["deploymentSpec"]["executors"]["exec-train"]["container"]["args"].push_back(
         "{{$.inputs.parameters['epoch']}}");
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "epoch"));
+    CHECK(mentions(test::ir_problems(ir), "epoch"));
   }
   SECTION("unknown placeholder") {
     ir["deploymentSpec"]["executors"]["exec-train"]["container"]["args"].push_back(
-        "{{$.outputs.output_file}}");
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "unknown placeholder"));
+        "{{$.inputs.nonsense}}");
+    CHECK(mentions(test::ir_problems(ir), "unknown placeholder"));
   }
   SECTION("condition reading a parameter the task does not pass") {
     ir["components"]["comp-condition-branches-1"]["dag"]["tasks"]["condition-2"]["triggerPolicy"]
       ["condition"] = "inputs.parameter_values['pipelinechannel--x'] == true";
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "pipelinechannel--x"));
+    CHECK(mentions(test::ir_problems(ir), "pipelinechannel--x"));
   }
   SECTION("producer output that does not exist") {
     tasks["train"]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"]["outputArtifactKey"] =
         "train_set";
-    CHECK(mentions(kfp::check_pipeline_ir(ir), "train_set"));
+    CHECK(mentions(test::ir_problems(ir), "train_set"));
   }
   SECTION("invalid pipeline name and schema version") {
     ir["pipelineInfo"]["name"] = "Adversarial_Defense";
     ir["schemaVersion"] = "2.0.0";
-    const auto problems = kfp::check_pipeline_ir(ir);
+    const auto problems = test::ir_problems(ir);
     CHECK(mentions(problems, "pipelineInfo.name"));
     CHECK(mentions(problems, "schemaVersion"));
   }

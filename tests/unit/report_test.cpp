@@ -101,6 +101,36 @@ TEST_CASE("a kept model: the report says so and draws no second set of curves",
   CHECK_THAT(p.html, Catch::Contains("n/a"));
 }
 
+TEST_CASE("a shift verdict: the report says what changed and that the model was not retrained",
+          "[unit][report]") {
+  auto in = run_inputs("aaaa", true);
+  in.detection["verdict"] = "shift";
+  in.detection["unlabeled"] = {
+      {"windows",
+       {{{"count", 500}, {"verdict", "shift"},
+         {"ks", {{"max_probability", {{"statistic", 0.31}}}, {"entropy", {{"statistic", 0.29}}}}},
+         {"squeeze", {{"flagged_count", 120}}},
+         {"adversarial", {{"flagged_count", 20}}}}}}};
+  const auto r = report::render(in);
+  CHECK_THAT(r.html, Catch::Contains("Degradation detected (unlabeled check), verdict shift"));
+  CHECK_THAT(r.html, Catch::Contains("1 of 1 windows shifted; largest KS D on confidence 0.310; "
+                                     "120 of 500 inputs flagged by feature squeezing, 20 with "
+                                     "adversarial evidence"));
+  CHECK_THAT(r.html, Catch::Contains("The final model was not retrained."));
+  CHECK_THAT(r.markdown, Catch::Contains("verdict shift"));
+  CHECK_THAT(r.html, Catch::Contains("verdict <b>shift</b>"));
+  // An attack verdict and a report from before the verdict (degraded reads as an attack).
+  in.detection["verdict"] = "attack";
+  CHECK_THAT(report::render(in).html, Catch::Contains("verdict <b>attack</b>"));
+  in.detection.erase("verdict");
+  CHECK_THAT(report::render(in).html, Catch::Contains("verdict <b>attack</b>"));
+  in.detection["verdict"] = "maybe";
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::Contains("detection_report: verdict 'maybe' is not clean, shift or"));
+  in.detection["verdict"] = 2;
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("detection_report: 'verdict' is not a"));
+}
+
 TEST_CASE("inputs that do not belong together are refused, naming the input", "[unit][report]") {
   auto in = run_inputs("bbbb", true);
   in.attacked["model"]["sha256"] = "cccc";
