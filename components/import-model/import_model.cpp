@@ -56,14 +56,40 @@ std::vector<int64_t> shape(const std::string& text) {
   return out;
 }
 
+// A model folder (made by train, pgd-train or an earlier import): loaded with every check a
+// tool applies to a model it loads, and written out again. Flags that describe a TorchScript
+// file must agree with the folder's sidecar when given.
+void import_folder(const Options& o, const std::filesystem::path& dir) {
+  auto net = model::load_model(dir, "source_uri");
+  const auto& info = net.info();
+  if (!trim_space(o.class_names).empty() &&
+      required_list(o.class_names, "class_names") != info.class_names) {
+    throw UsageError(describe("class_names", "'" + o.class_names + "' differs from the model "
+                                             "folder's " + join_commas(info.class_names)));
+  }
+  if (!trim_space(o.input_shape).empty() && shape(o.input_shape) != info.input_shape) {
+    throw UsageError(describe("input_shape", "'" + o.input_shape + "' differs from the model "
+                                             "folder's " + join_commas(info.input_shape)));
+  }
+  if (!trim_space(o.mean).empty() || !trim_space(o.std_dev).empty()) {
+    throw UsageError(describe("mean", "applies to a TorchScript file; a model folder keeps its "
+                                      "own normalisation"));
+  }
+  log::info("imported model folder ", dir.string(), " (", info.architecture, ", ",
+            net.parameter_count(), " parameters, ", info.class_names.size(), " classes)");
+  model::save_model(o.model, net, "model");
+}
+
 void run(const Options& o) {
   if (o.source_uri.empty()) throw UsageError(describe("source_uri", "is required"));
+  const auto source = io::resolve_uri(o.source_uri, "source_uri");
+  if (std::filesystem::is_directory(source)) return import_folder(o, source);
   model::ModelInfo info;
   info.architecture = "imported";
   info.class_names = required_list(o.class_names, "class_names");
   info.input_shape = shape(o.input_shape);
   const auto mean = numbers(o.mean, "mean"), stdev = numbers(o.std_dev, "std");
-  const auto file = io::resolve_uri(o.source_uri, "source_uri");
+  const auto& file = source;
   if (!std::filesystem::is_regular_file(file)) {
     throw Error(describe("source_uri", "'" + file.string() + "' is not a file"));
   }

@@ -8,14 +8,18 @@ const cli::Spec<Options>& spec() {
   static const auto s =
       cli::Spec<Options>("import-model",
                          "Turn a TorchScript image classifier saved elsewhere (e.g. by Python's "
-                         "torch.jit.save) into a model folder, after checking that it is one.")
+                         "torch.jit.save), or a model folder, into a model folder, after checking "
+                         "that it is one.")
           .param("source_uri", &Options::source_uri,
-                 "The TorchScript file (path, file://, or gs://, s3://, minio:// as mounted by "
-                 "the KFP launcher). Its forward maps float32 [N,C,H,W] to logits [N,K].")
+                 "A TorchScript file whose forward maps float32 [N,C,H,W] to logits [N,K], or a "
+                 "model folder (path, file://, or gs://, s3://, minio:// as mounted by the KFP "
+                 "launcher).")
           .param("class_names", &Options::class_names,
-                 "Comma-separated class names in logit order (required; K names).")
+                 "Comma-separated class names in logit order (K names; required for a "
+                 "TorchScript file, checked against a model folder's).")
           .param("input_shape", &Options::input_shape,
-                 "Shape C,H,W of one input image (required), e.g. 3,32,32.")
+                 "Shape C,H,W of one input image, e.g. 3,32,32 (required for a TorchScript "
+                 "file, checked against a model folder's).")
           .param("mean", &Options::mean,
                  "Per-channel mean the model expects its inputs normalised with, comma-separated "
                  "(empty: none). Applied inside the model folder's forward, so its inputs stay "

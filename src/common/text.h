@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace advkfp {
@@ -23,6 +24,21 @@ inline std::vector<std::string> split_commas(const std::string& text) {
       out.emplace_back();
     } else {
       out.back() += c;
+    }
+  }
+  return out;
+}
+
+/// Items joined with commas ("a,b,c"); numbers through std::to_string.
+template <typename T>
+std::string join_commas(const std::vector<T>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ',';
+    if constexpr (std::is_convertible_v<T, std::string>) {
+      out += item;
+    } else {
+      out += std::to_string(item);
     }
   }
   return out;
