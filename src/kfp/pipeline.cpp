@@ -414,7 +414,7 @@ OrderedJson Pipeline::compile() const {
       executors[exec] = {
           {"importer",
            {{"artifactUri", {{"runtimeParameter", "uri"}}},
-            {"typeSchema", artifact_type(t.component.outputs.front().type)}}}}};
+            {"typeSchema", artifact_type(t.component.outputs.front().type)}}}};
       Json task = {{"taskInfo", {{"name", t.key}}},
                    {"componentRef", {{"name", comp}}},
                    {"cachingOptions", {{"enableCache", true}}}};

@@ -63,8 +63,9 @@ TEST_CASE("NumPy images: NHWC and NCHW become [N,C,H,W], float32 must be in [0,1
   CHECK(nhwc.sizes() == torch::IntArrayRef({1, 3, 5, 2}));
   // Channel 1, row 1, column 0 is memory element ((0*5 + 1)*2 + 0)*3 + 1 = 7.
   CHECK(nhwc[0][1][1][0].item<float>() == Approx(7.0 / 255));
-  auto nchw = data::npy_images(data::parse_npy(npy("|u1", "(1, 3, 5, 2)", px), "x"), "x", u8);
-  CHECK(nchw[0][1][1][0].item<float>() == Approx(12.0 / 255));  // ((0*3 + 1)*5 + 1)*2 + 0
+  auto nchw = data::npy_images(data::parse_npy(npy("|u1", "(1, 3, 2, 5)", px), "x"), "x", u8);
+  CHECK(nchw.sizes() == torch::IntArrayRef({1, 3, 2, 5}));
+  CHECK(nchw[0][1][1][0].item<float>() == Approx(15.0 / 255));  // ((0*3 + 1)*2 + 1)*5 + 0
   auto grey = data::npy_images(data::parse_npy(npy("|u1", "(6, 5, 1)", px), "x"), "x", u8);
   CHECK(grey.sizes() == torch::IntArrayRef({6, 1, 5, 1}));
   CHECK_THROWS_WITH(
