@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "adversarial_defense.h"
+#include "defend_model.h"
 #include "cli/edge.h"
 #include "io/files.h"
 #include "io/json.h"
@@ -11,18 +12,24 @@
 
 int main(int argc, char** argv) {
   using namespace advkfp;
-  CLI::App app{"Compile the advkfp pipelines to KFP IR YAML (schemaVersion 2.1.0).",
+  CLI::App app{"Compile an advkfp pipeline to KFP IR YAML (schemaVersion 2.1.0).",
                "compile-pipeline"};
   app.set_version_flag("--version", cli::version_line("compile-pipeline"));
-  std::string images_config, output;
+  std::string pipeline = pipelines::kAdversarialDefenseName, images_config, output;
   bool check = false;
+  app.add_option("--pipeline", pipeline, "Which pipeline to compile")
+      ->check(CLI::IsMember({pipelines::kAdversarialDefenseName, pipelines::kDefendModelName}))
+      ->capture_default_str();
   app.add_option("--images-config", images_config, "containers/images.conf")->required();
-  app.add_option("--output", output, "Where to write adversarial-defense.yaml")->required();
+  app.add_option("--output", output, "Where to write the IR YAML, e.g. kfp_specs/<pipeline>.yaml")
+      ->required();
   app.add_flag("--check", check, "Do not write; fail when the file differs from the compiled one.");
   if (const auto rc = cli::parse_command_line(app, argc, argv, "compile-pipeline")) return *rc;
   return cli::guarded_quiet("compile-pipeline", [&] {
-    const auto yaml =
-        pipelines::adversarial_defense(kfp::load_image_config(images_config)).compile_yaml();
+    const auto images = kfp::load_image_config(images_config);
+    const auto yaml = (pipeline == pipelines::kDefendModelName ? pipelines::defend_model(images)
+                                                               : pipelines::adversarial_defense(images))
+                          .compile_yaml();
     if (!check) {
       io::write_atomically(output, yaml, "output");
       return;

@@ -23,7 +23,7 @@ void run(const Options& o) {
   cfg.log_every = o.log_every;
   cfg.validate();
 
-  auto net = model::make_paper_cnn(ds.class_names, o.seed);
+  auto net = model::make_architecture(o.architecture, ds.class_names, ds.image_shape(), o.seed);
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
   log::info("training ", net.info().architecture, " (", net.parameter_count(), " parameters) on ",
             ds.size(), " images for ", cfg.epochs, " epochs");

@@ -1,7 +1,8 @@
-// train: clean training of the paper CNN on a dataset artifact.
+// train: clean training of a new model (the paper CNN or a small ResNet) on a dataset artifact.
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "cli/spec.h"
 
@@ -9,6 +10,7 @@ namespace advkfp::train {
 
 struct Options : cli::CommonOptions {
   std::filesystem::path dataset, model, metrics;
+  std::string architecture = "paper-cnn";
   int64_t epochs = 10;
   int64_t batch_size = 64;
   double learning_rate = 1e-3;

@@ -6,13 +6,18 @@ namespace advkfp::train {
 
 const cli::Spec<Options>& spec() {
   static const auto s =
-      cli::Spec<Options>("train", "Train the paper CNN on a labelled dataset (Adam, StepLR, cross-entropy).")
+      cli::Spec<Options>("train", "Train a new model (the paper CNN or a small ResNet) on a labelled "
+                                  "dataset (Adam, StepLR, cross-entropy).")
           .input("dataset", &Options::dataset, cli::types::kDataset,
                  "Labelled training set (a dataset folder from prepare-data).")
           .output("model", &Options::model, cli::types::kModel,
                   "Trained model folder: TorchScript model.pt + model.json sidecar.")
           .output("metrics", &Options::metrics, cli::types::kMetrics,
                   "Training metrics JSON with the per-epoch history.")
+          .param("architecture", &Options::architecture,
+                 "paper-cnn (1x28x28 grey, the paper's) or resnet-small (BatchNorm and residual "
+                 "blocks, for colour images such as 3x32x32; takes the dataset's image shape).",
+                 {"paper-cnn", "resnet-small"})
           .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
           .param("batch_size", &Options::batch_size, "Images per optimisation step.",
                  cli::at_least(1))

@@ -158,6 +158,17 @@ std::string sha256_file(const fs::path& path, const std::string& what) {
   return to_hex(md.data(), len);
 }
 
+fs::path resolve_uri(const std::string& uri, const std::string& what) {
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return uri;
+  const std::string scheme = uri.substr(0, scheme_end), rest = uri.substr(scheme_end + 3);
+  if (scheme == "file") return rest;
+  if (scheme == "gs") return "/gcs/" + rest;
+  if (scheme == "s3") return "/s3/" + rest;
+  if (scheme == "minio") return "/minio/" + rest;
+  throw UsageError(describe(what, "unsupported scheme '" + scheme + "'"));
+}
+
 void write_output_parameter(const fs::path& path, const std::string& value,
                             const std::string& what) {
   write_atomically(path, value, what);

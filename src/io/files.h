@@ -32,6 +32,11 @@ std::string sha256_file(const fs::path& path, const std::string& what);
 /// Lowercase hex SHA-256 of a byte string.
 std::string sha256_hex(const std::string& bytes);
 
+/// Where the file or folder a URI names is on this machine: a plain path or file:// URI is taken as
+/// is; gs://, s3:// and minio:// map to /gcs/, /s3/ and /minio/, where the KFP launcher mounts
+/// them. Throws advkfp::UsageError naming `what` for other schemes.
+fs::path resolve_uri(const std::string& uri, const std::string& what);
+
 /// Writes a KFP output parameter: only the value, no trailing newline (KFP reads STRING verbatim).
 void write_output_parameter(const fs::path& path, const std::string& value, const std::string& what);
 

@@ -11,6 +11,11 @@
 //    in 2.17.0 (#13437).
 //  - parameters: the 2.17.0 driver substitutes {{$.inputs.parameters['x']}} before input defaults
 //    are filled in, so an input the task does not pass is "not found" (#14175).
+//  - importer: backend/src/v2/component/importer_launcher.go (ImportSpecToMLMDArtifact, the same
+//    at 2.0.3, 2.2.0, 2.5.0, 2.15.0 and 2.17.0) reads a runtimeParameter URI from the parent
+//    DAG's input parameter named by the task's componentInputParameter binding; any other
+//    binding (a constant, a task output) resolves to no parameter and fails, as does an empty
+//    URI.
 //  - resources: 2.3.0 backend/src/v2/driver/driver.go reads only the numeric cpuRequest and
 //    memoryRequest; the string resourceCpuRequest/resourceMemoryRequest are read from 2.4.0
 //    (#11501). The SDK writes both.
@@ -68,6 +73,14 @@ const Rule kStringResources{
           "silently dropped",
     "string forms read from 2.4.0, kubeflow/pipelines #11501",
     "write the numeric cpuRequest/cpuLimit/memoryRequest/memoryLimit too, as the KFP SDK does"};
+
+const Rule kImporterUri{
+    0, 17,
+    "the importer launcher looks the URI up among the parent DAG's input parameters by the "
+    "name the task's componentInputParameter binding gives: \"parent DAG does not have input "
+    "parameter\"",
+    "backend/src/v2/component/importer_launcher.go, every release",
+    "bind the importer's URI input to a pipeline parameter (componentInputParameter)"};
 
 std::string version(int minor) { return "2." + std::to_string(minor); }
 
@@ -213,12 +226,23 @@ class Checker {
     }
   }
 
+  void importer(const Json& task, const Json& spec, const std::string& path) {
+    const Json& param = at(at(spec, "artifactUri"), "runtimeParameter");
+    if (!param.is_string()) return;
+    const Json& binding = at(at(at(task, "inputs"), "parameters"), param.get<std::string>().c_str());
+    if (at(binding, "componentInputParameter").is_string()) return;
+    report(path, "importer URI input '" + param.get<std::string>() +
+                     "' is not bound to a DAG input parameter",
+           kImporterUri);
+  }
+
   void container(const Json& task, const Json& comp, const std::string& path) {
     const Json& label = at(comp, "executorLabel");
     if (!label.is_string()) return;
-    const Json& spec =
-        at(at(at(at(ir_, "deploymentSpec"), "executors"), label.get<std::string>().c_str()),
-           "container");
+    const Json& executor =
+        at(at(at(ir_, "deploymentSpec"), "executors"), label.get<std::string>().c_str());
+    if (at(executor, "importer").is_object()) return importer(task, executor["importer"], path);
+    const Json& spec = at(executor, "container");
     if (!spec.is_object()) return;
     const Json& inputs = at(comp, "inputDefinitions");
     std::set<std::string> referenced;

@@ -167,6 +167,13 @@ Value Pipeline::input(const std::string& name, const std::string& type,
   return v;
 }
 
+Value Pipeline::required_input(const std::string& name, const std::string& type,
+                               const std::string& description) {
+  Value v = input(name, type, nullptr, description);
+  params_.back().required = true;
+  return v;
+}
+
 Task Pipeline::task(const ComponentSpec& component, const std::string& key) {
   static const std::regex kKey(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)");
   TaskData t;
@@ -186,6 +193,25 @@ Task Pipeline::task(const ComponentSpec& component, const std::string& key) {
   t.scope = open_.back();
   tasks_.push_back(std::move(t));
   return Task(this, static_cast<int>(tasks_.size()) - 1);
+}
+
+Task Pipeline::importer(const Value& uri, const std::string& type, const std::string& key) {
+  if (uri.kind != Value::Kind::kPipelineParam || uri.type != "String") {
+    throw Error("pipeline: importer " + key +
+                ": the URI must be a String pipeline parameter (the backend's importer reads it "
+                "from the parent DAG's inputs)");
+  }
+  if (!is_artifact_type(type)) {
+    throw Error("pipeline: importer " + key + ": '" + type + "' is not an artifact type");
+  }
+  ComponentSpec c;
+  c.name = "importer";
+  c.inputs.push_back({"uri", "String", "URI of the artifact to import.", std::nullopt, false});
+  c.outputs.push_back({"artifact", type, "The imported artifact."});
+  Task t = task(c, key);
+  tasks_.back().importer = true;
+  t.set("uri", uri);
+  return t;
 }
 
 void Pipeline::begin_branch(const Condition& c) {
@@ -383,6 +409,20 @@ OrderedJson Pipeline::compile() const {
     c["executorLabel"] = exec;
     components[comp] = c;
 
+    if (t.importer) {
+      // As the SDK's importer_node compiles dsl.importer (reimport false, no metadata).
+      executors[exec] = {
+          {"importer",
+           {{"artifactUri", {{"runtimeParameter", "uri"}}},
+            {"typeSchema", artifact_type(t.component.outputs.front().type)}}}};
+      Json task = {{"taskInfo", {{"name", t.key}}},
+                   {"componentRef", {{"name", comp}}},
+                   {"cachingOptions", {{"enableCache", true}}}};
+      task["inputs"]["parameters"]["uri"] = bind(t.inputs.at("uri"), t.scope);
+      dags[static_cast<size_t>(t.scope)][t.key] = task;
+      continue;
+    }
+
     Json container = {{"image", t.component.image},
                       {"command", t.component.command},
                       {"args", ir_args(t.component, t.component.args, t.key, t.inputs)}};
@@ -472,10 +512,12 @@ OrderedJson Pipeline::compile() const {
 
   Json root;
   for (const auto& p : params_) {
-    root["inputDefinitions"]["parameters"][p.name] = {{"parameterType", parameter_type(p.type)},
-                                                      {"defaultValue", p.default_value},
-                                                      {"isOptional", true},
-                                                      {"description", p.description}};
+    Json& def = root["inputDefinitions"]["parameters"][p.name];
+    def = {{"parameterType", parameter_type(p.type)}, {"description", p.description}};
+    if (!p.required) {
+      def["defaultValue"] = p.default_value;
+      def["isOptional"] = true;
+    }
   }
   root["dag"]["tasks"] = dags[0];
   Json ir = {{"pipelineInfo", {{"name", name_}, {"description", description_}}},

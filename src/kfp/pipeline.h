@@ -60,12 +60,23 @@ class Pipeline {
   /// Declares a pipeline parameter with a default (type: Float, Integer, String, Boolean).
   Value input(const std::string& name, const std::string& type, const OrderedJson& default_value,
               const std::string& description);
+  /// Declares a pipeline parameter without a default: every run must give it (the KFP UI asks for
+  /// it; kfp-local refuses a run without it).
+  Value required_input(const std::string& name, const std::string& type,
+                       const std::string& description);
 
   /// Adds a task running `component` in the current scope (the root DAG or an open branch). `key`
   /// names it, in the IR and in the KFP UI alike (no separate display name: backends up to 2.5
   /// look producers up by display name); empty: `<component>[-N]`. Throws advkfp::Error for a
   /// name KFP does not accept or one already used.
   Task task(const ComponentSpec& component, const std::string& key = "");
+
+  /// `dsl.importer`: a task whose output `artifact` (of artifact type `type`, e.g. Dataset) is the
+  /// existing artifact at the URI held by pipeline parameter `uri`, as the SDK compiles it (input
+  /// parameter `uri`, executor `importer.artifactUri.runtimeParameter: uri`). `uri` must be a
+  /// pipeline parameter: the backend's importer launcher reads the URI from the parent DAG's input
+  /// parameter that the task binds with componentInputParameter (kfp/backends.cpp).
+  Task importer(const Value& uri, const std::string& type, const std::string& key);
 
   /// Opens a conditional branch (`dsl.If`): tasks added until end_branch() run only when `c` holds.
   void begin_branch(const Condition& c);
@@ -98,6 +109,7 @@ class Pipeline {
     std::map<std::string, Value> inputs;
     std::string cpu_request, memory_request;
     int scope = 0;
+    bool importer = false;  ///< an importer task: component is its interface (uri -> artifact)
   };
   struct Scope {
     enum class Kind { kRoot, kCondition, kBranches };
@@ -116,6 +128,7 @@ class Pipeline {
   struct Param {
     std::string name, type, description;
     OrderedJson default_value;
+    bool required = false;
   };
 
   std::string name_, description_;

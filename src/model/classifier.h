@@ -36,9 +36,10 @@ class Classifier {
   void train(bool on = true) { module_.train(on); }
   void eval() { module_.eval(); }
 
-  /// Deep copies of the parameter values (for keeping the best epoch).
+  /// Deep copies of the parameter and buffer values (for keeping the best epoch; buffers hold
+  /// BatchNorm's running statistics, which belong to the weights they were gathered with).
   std::vector<torch::Tensor> snapshot() const;
-  /// Writes values taken by snapshot() back into the parameters.
+  /// Writes values taken by snapshot() back into the parameters and buffers.
   void restore(const std::vector<torch::Tensor>& values);
 
   const ModelInfo& info() const { return info_; }
@@ -70,6 +71,23 @@ class FrozenParameters {
 /// seeded with `seed`, so the same seed gives the same initial model.
 Classifier make_paper_cnn(std::vector<std::string> class_names, int64_t seed);
 
+/// A small ResNet for colour images such as 3x32x32 (ResNet-8 style, ~78k parameters): stem
+/// Conv(C->16,3x3) BN ReLU; three basic blocks (Conv3x3 BN ReLU Conv3x3 BN + shortcut, ReLU) of
+/// 16, 32 and 64 channels, the last two at stride 2 with a 1x1 Conv+BN projection shortcut;
+/// global average pooling; Linear(64->num_classes). Convolutions have no bias (BatchNorm follows);
+/// BatchNorm (momentum 0.1, eps 1e-5) uses batch statistics and updates its running buffers in
+/// train mode, the running statistics in eval mode. Built like the paper CNN: registered
+/// parameters and buffers and a forward written against torch.* builtins, so the saved file loads
+/// in Python and in Triton's pytorch_libtorch backend. `input_shape` is [C,H,W] (H, W >= 4).
+Classifier make_resnet_small(std::vector<std::string> class_names,
+                             const std::vector<int64_t>& input_shape, int64_t seed);
+
+/// Builds architecture `name` for images of `input_shape` ([C,H,W]; the paper CNN is always built
+/// for 1x28x28, which callers check the data against). Throws advkfp::UsageError for an unknown
+/// name or an input shape resnet-small cannot take.
+Classifier make_architecture(const std::string& name, std::vector<std::string> class_names,
+                             const std::vector<int64_t>& input_shape, int64_t seed);
+
 inline constexpr const char* kModelFile = "model.pt";
 inline constexpr const char* kSidecarFile = "model.json";
 inline constexpr const char* kModelFormat = "advkfp.model/v1";
@@ -79,9 +97,29 @@ inline constexpr const char* kModelFormat = "advkfp.model/v1";
 void save_model(const std::filesystem::path& dir, Classifier& net, const std::string& what);
 
 /// Loads a model folder (or the model.pt inside one). Checks the sidecar's sha256 against model.pt,
-/// that model.pt is TorchScript, and that forward() accepts the recorded input shape and returns
-/// one logit per class. The checked sha256 is kept in info(). Throws advkfp::Error naming `what`.
+/// that model.pt is TorchScript, and check_classifier(). The checked sha256 is kept in info().
+/// The model is returned in eval mode. Throws advkfp::Error naming `what`.
 Classifier load_model(const std::filesystem::path& path, const std::string& what);
+
+/// Checks that the module is an image classifier for its info(), as attacks and training use it:
+/// in eval mode, forward() on float32 [2,C,H,W] inputs in [0,1] returns float32 logits [2,K] with
+/// K = number of class names, all finite; cross-entropy has a non-zero, finite gradient with
+/// respect to the input; a second forward() on the same input gives the same logits. Leaves the
+/// module in eval mode. Throws advkfp::Error "<what>: <the first check that failed>".
+void check_classifier(Classifier& net, const std::string& what);
+
+/// Turns a TorchScript file saved elsewhere (Python's torch.jit.script/trace + save) into a
+/// classifier for `info` (class names, input shape). With `mean`/`stdev` (one value per channel,
+/// both or neither) the result is a wrapper module whose forward is
+/// `model((x - mean) / std)`, so callers still feed [0,1] pixels; without them it is the module
+/// as loaded. Runs check_classifier(). Throws advkfp::Error naming `what`.
+Classifier import_torchscript(const std::filesystem::path& file, ModelInfo info,
+                              const std::vector<double>& mean, const std::vector<double>& stdev,
+                              const std::string& what);
+
+/// One line out of a LibTorch error: errors raised inside TorchScript carry the interpreter's
+/// traceback first; the error itself is the last non-empty line.
+std::string torch_error_line(const c10::Error& e);
 
 /// The sidecar fields as JSON (also embedded in metrics to identify the model).
 nlohmann::json describe_model(const ModelInfo& info);

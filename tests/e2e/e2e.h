@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ inline const std::vector<std::string>& all_binaries() {
   static const std::vector<std::string> kAll = {
       ADVKFP_PREPARE_DATA_EXE, ADVKFP_TRAIN_EXE,          ADVKFP_EVALUATE_EXE,
       ADVKFP_FGSM_ATTACK_EXE,  ADVKFP_DETECT_DEGRADATION_EXE, ADVKFP_PGD_TRAIN_EXE,
-      ADVKFP_REPORT_EXE};
+      ADVKFP_REPORT_EXE,       ADVKFP_IMPORT_MODEL_EXE};
   return kAll;
 }
 
@@ -27,6 +28,20 @@ inline std::vector<std::string> error_lines(const std::string& err) {
     if (line.find(": error: ") != std::string::npos) out.push_back(line);
   }
   return out;
+}
+
+/// A successful run of `exe` with `args` plus --log-every 0 and, unless `args` name them,
+/// --threads `threads`; the run's stderr is shown when it fails.
+inline ProcessResult run_ok(const std::string& exe, std::vector<std::string> args,
+                            const std::string& threads = "1") {
+  for (const char* a : {"--log-every", "0"}) args.push_back(a);
+  if (std::find(args.begin(), args.end(), "--threads") == args.end()) {
+    args.insert(args.end(), {"--threads", threads});
+  }
+  auto r = run_process(exe, args);
+  INFO(exe << " stderr:\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r;
 }
 
 /// A failed run: the given exit code and exactly one error line containing `needle`.

@@ -220,3 +220,45 @@ TEST_CASE("the builder refuses what a released backend cannot run, with kfp-loca
   bad.task(tool).resources("two", "1G");
   CHECK_THROWS_WITH(bad.compile(), Catch::Contains("CPU request 'two'"));
 }
+
+TEST_CASE("importer and required parameters compile as the SDK compiles dsl.importer",
+          "[kfp][pipeline]") {
+  const auto use = make("use", {{"data", "Dataset", "d", std::nullopt, false}}, {});
+  kfp::Pipeline p("imports", "");
+  const auto uri = p.required_input("window_uri", "String", "where the window is");
+  auto window = p.importer(uri, "Dataset", "import-window");
+  p.task(use).set("data", window.output("artifact"));
+  const auto ir = nlohmann::json::parse(p.compile().dump());
+  // Required: no default, not optional (the KFP UI asks for it; kfp-local refuses a run without).
+  CHECK(ir["root"]["inputDefinitions"]["parameters"]["window_uri"] ==
+        nlohmann::json({{"parameterType", "STRING"}, {"description", "where the window is"}}));
+  // As tests/runner/fixtures/importer.yaml (KFP SDK 2.9): input parameter uri, output artifact,
+  // executor importer.artifactUri.runtimeParameter, the URI bound to the pipeline parameter.
+  const auto& comp = ir["components"]["comp-import-window"];
+  CHECK(comp["inputDefinitions"]["parameters"]["uri"]["parameterType"] == "STRING");
+  CHECK(comp["outputDefinitions"]["artifacts"]["artifact"]["artifactType"]["schemaTitle"] ==
+        "system.Dataset");
+  CHECK(ir["deploymentSpec"]["executors"]["exec-import-window"] ==
+        nlohmann::json::parse(R"({"importer": {"artifactUri": {"runtimeParameter": "uri"},
+            "typeSchema": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}}})"));
+  const auto& tasks = ir["root"]["dag"]["tasks"];
+  CHECK(tasks["import-window"]["inputs"]["parameters"]["uri"] ==
+        nlohmann::json({{"componentInputParameter", "window_uri"}}));
+  CHECK(tasks["use"]["inputs"]["artifacts"]["data"]["taskOutputArtifact"]["producerTask"] ==
+        "import-window");
+  CHECK(tasks["use"]["dependentTasks"] == nlohmann::json({"import-window"}));
+  CHECK(test::ir_problems(ir).empty());
+
+  // The backend's importer reads its URI from the parent DAG's inputs: only a pipeline
+  // parameter will do, never a constant or a task output.
+  kfp::Pipeline bad("imports", "");
+  const auto n = bad.input("n", "Integer", 1, "");
+  CHECK_THROWS_WITH(bad.importer(n, "Dataset", "imp"), Catch::Contains("String pipeline parameter"));
+  kfp::Value constant;
+  constant.constant = "/data";
+  constant.type = "String";
+  CHECK_THROWS_WITH(bad.importer(constant, "Dataset", "imp"),
+                    Catch::Contains("String pipeline parameter"));
+  const auto s = bad.input("s", "String", "", "");
+  CHECK_THROWS_WITH(bad.importer(s, "Integer", "imp"), Catch::Contains("not an artifact type"));
+}

@@ -38,6 +38,8 @@ const std::vector<Construct>& constructs() {
       {"backend_oneof.yaml", 0, 16, "use", "#13436", {"flag=true"}},
       // 2.17.0 driver substitutes before defaults
       {"backend_unpassed_parameter.yaml", 17, 17, "greet", "#14175", {}},
+      // importer_launcher.go reads the URI from the parent DAG's inputs: every release
+      {"backend_importer_constant.yaml", 0, 17, "importer", "importer_launcher.go", {}},
       // 2.3.0 driver/driver.go reads only the numeric requests
       {"backend_string_resources.yaml", 0, 3, "greet", "#11501", {}},
   };

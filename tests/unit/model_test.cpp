@@ -80,3 +80,33 @@ TEST_CASE("tampered, truncated or foreign model files are rejected", "[unit][mod
     CHECK_THROWS_WITH(model::load_model(dir / "nope", "model"), Catch::Contains("does not exist"));
   }
 }
+
+TEST_CASE("resnet-small: shapes, BatchNorm modes and snapshots that include running statistics",
+          "[unit][model]") {
+  auto net = model::make_resnet_small({"a", "b", "c", "d"}, {3, 32, 32}, 1);
+  CHECK(net.info().architecture == "resnet-small");
+  CHECK(net.info().input_shape == std::vector<int64_t>{3, 32, 32});
+  auto same = model::make_resnet_small({"a", "b", "c", "d"}, {3, 32, 32}, 1);
+  CHECK(same_parameters(net, same));
+  const auto x = torch::rand({5, 3, 32, 32});
+  torch::NoGradGuard g;
+  net.eval();
+  const auto before = net.forward(x);
+  CHECK(before.sizes() == torch::IntArrayRef({5, 4}));
+  const auto saved = net.snapshot();
+  // Train mode normalises with batch statistics and moves the running ones.
+  net.train();
+  CHECK_FALSE(torch::allclose(net.forward(x), before));
+  net.eval();
+  CHECK_FALSE(torch::equal(net.forward(x), before));
+  // Restoring the snapshot brings the running statistics back with the weights.
+  net.restore(saved);
+  CHECK(torch::equal(net.forward(x), before));
+  // Any image size from 4x4 and any channel count; the checks of a loaded model pass.
+  auto grey = model::make_resnet_small({"a", "b"}, {1, 28, 28}, 0);
+  CHECK_NOTHROW(model::check_classifier(grey, "model"));
+  CHECK_THROWS_WITH(model::make_architecture("resnet-small", {"a"}, {3, 2, 2}, 0),
+                    Catch::Contains("at least 4x4"));
+  CHECK_THROWS_WITH(model::make_architecture("vgg", {"a"}, {3, 32, 32}, 0),
+                    Catch::Contains("unknown architecture"));
+}

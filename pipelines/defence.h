@@ -1,0 +1,53 @@
+// What the advkfp pipelines share: their components, the defence's parameters, and the
+// conditional defence itself (PGD adversarial training only on an attack verdict, then the final
+// model evaluated four ways and the report, in whichever arm ran).
+#pragma once
+
+#include "kfp/component.h"
+#include "kfp/images.h"
+#include "kfp/pipeline.h"
+
+namespace advkfp::pipelines {
+
+/// Every component, built from the same cli::Spec that defines each tool's flags (so a pipeline
+/// cannot name an input a tool does not have), with its image from the image config.
+struct Components {
+  explicit Components(const kfp::ImageConfig& images);
+  kfp::ComponentSpec prepare_data, import_model, train, evaluate, fgsm_attack, detect_degradation,
+      pgd_train, report;
+};
+
+/// Pipeline parameters of the attack, the detection and the defence, declared on `p` with the
+/// defaults both pipelines use.
+struct DefenceParams {
+  explicit DefenceParams(kfp::Pipeline& p);
+  kfp::Value epsilon, detection_alpha, pgd_epochs, pgd_steps, pgd_step_size, pgd_learning_rate,
+      adversarial_fraction, pgd_validation_size, eval_pgd_steps, sweep_epsilons, sweep_limit, seed,
+      threads;
+};
+
+/// An evaluate task named `key` on model `m` and dataset `ds` (clean unless an attack is set on it).
+kfp::Task evaluation(kfp::Pipeline& p, const Components& c, const DefenceParams& d,
+                     const std::string& key, const kfp::Value& m, const kfp::Value& ds);
+
+/// What the defence starts from and what the report compares with.
+struct DefenceInputs {
+  kfp::Value model;              ///< the deployed (or freshly trained) model
+  kfp::Value train_set;          ///< data pgd-train fine-tunes on
+  kfp::Value test_set;           ///< labelled held-out data of every final evaluation
+  kfp::Value transfer_set;       ///< FGSM inputs crafted on `model` (the transfer evaluation)
+  kfp::Value baseline_metrics;   ///< `model` on clean test data
+  kfp::Value attacked_metrics;   ///< `model` under attack
+  kfp::Value detection_report;   ///< detect-degradation's report
+  kfp::Value verdict;            ///< detect-degradation's verdict
+};
+
+/// if verdict == attack: pgd-train from the model, then evaluate it clean, under a fresh
+/// white-box FGSM, under the transfer set and under PGD with its eps sweep, and write the report;
+/// else: the same evaluations and report for the kept model. Both arms end with the report because
+/// backends up to 2.16 cannot hand an arm's outputs to a task after the group (dsl.OneOf,
+/// kubeflow/pipelines #13436).
+void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams& d,
+                      const DefenceInputs& in);
+
+}  // namespace advkfp::pipelines

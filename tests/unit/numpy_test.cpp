@@ -1,0 +1,91 @@
+// .npy parsing and the NumPy image/label conversions: header versions, dtypes, layouts, refusals.
+#include "data/numpy.h"
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+using namespace advkfp;
+
+namespace {
+
+// A .npy file as numpy/lib/format.py writes it: magic, version, little-endian header length
+// (2 bytes in version 1, 4 in 2 and 3), the dict padded with spaces and '\n' to 64 bytes.
+std::string npy(const std::string& descr, const std::string& shape, const std::string& payload,
+                int version = 1, const std::string& fortran = "False") {
+  std::string header =
+      "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
+  const size_t prefix = version == 1 ? 10 : 12;
+  header += std::string(63 - (prefix + header.size()) % 64, ' ') + "\n";
+  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(version) + '\0';
+  const size_t n = header.size();
+  out += static_cast<char>(n & 0xFF);
+  out += static_cast<char>((n >> 8) & 0xFF);
+  if (version != 1) out += std::string(2, '\0');
+  return out + header + payload;
+}
+
+std::string bytes_of(const std::vector<float>& v) {
+  std::string s(v.size() * 4, '\0');
+  std::memcpy(s.data(), v.data(), s.size());
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("npy headers of versions 1 and 2 parse to dtype, shape and data", "[unit][numpy]") {
+  for (int version : {1, 2}) {
+    const auto a = data::parse_npy(npy("|u1", "(2, 3)", "abcdef", version), "x");
+    CHECK(a.dtype == "|u1");
+    CHECK(a.shape == std::vector<int64_t>{2, 3});
+    CHECK(a.bytes == "abcdef");
+  }
+  CHECK(data::parse_npy(npy("<i8", "(1,)", std::string(8, '\0')), "x").shape ==
+        std::vector<int64_t>{1});
+}
+
+TEST_CASE("npy refusals name the problem", "[unit][numpy]") {
+  CHECK_THROWS_WITH(data::parse_npy("hello world", "x"), Catch::Contains("not a .npy"));
+  CHECK_THROWS_WITH(data::parse_npy(npy(">f4", "(1,)", "abcd"), "x"), Catch::Contains("'>f4'"));
+  CHECK_THROWS_WITH(data::parse_npy(npy("<f4", "(2,)", "abcd"), "x"), Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(data::parse_npy(npy("|u1", "(2, 2)", "abcd", 1, "True"), "x"),
+                    Catch::Contains("Fortran"));
+  CHECK_THROWS_WITH(data::parse_npy(npy("<U3", "(1,)", "abc"), "x"), Catch::Contains("'<U3'"));
+}
+
+TEST_CASE("NumPy images: NHWC and NCHW become [N,C,H,W], float32 must be in [0,1]",
+          "[unit][numpy]") {
+  bool u8 = false;
+  // One 5x2 RGB image, NHWC: pixel values 0..29 in memory order.
+  std::string px;
+  for (int i = 0; i < 30; ++i) px += static_cast<char>(i);
+  auto nhwc = data::npy_images(data::parse_npy(npy("|u1", "(1, 5, 2, 3)", px), "x"), "x", u8);
+  CHECK(u8);
+  CHECK(nhwc.sizes() == torch::IntArrayRef({1, 3, 5, 2}));
+  // Channel 1, row 1, column 0 is memory element ((0*5 + 1)*2 + 0)*3 + 1 = 7.
+  CHECK(nhwc[0][1][1][0].item<float>() == Approx(7.0 / 255));
+  auto nchw = data::npy_images(data::parse_npy(npy("|u1", "(1, 3, 2, 5)", px), "x"), "x", u8);
+  CHECK(nchw.sizes() == torch::IntArrayRef({1, 3, 2, 5}));
+  CHECK(nchw[0][1][1][0].item<float>() == Approx(15.0 / 255));  // ((0*3 + 1)*2 + 1)*5 + 0
+  auto grey = data::npy_images(data::parse_npy(npy("|u1", "(6, 5, 1)", px), "x"), "x", u8);
+  CHECK(grey.sizes() == torch::IntArrayRef({6, 1, 5, 1}));
+  CHECK_THROWS_WITH(
+      data::npy_images(data::parse_npy(npy("|u1", "(2, 3, 1, 3)", px.substr(0, 18)), "x"), "x", u8),
+      Catch::Contains("both"));
+  const auto floats = npy("<f4", "(1, 1, 2)", bytes_of({0.25f, 1.5f}));
+  CHECK_THROWS_WITH(data::npy_images(data::parse_npy(floats, "x"), "x", u8),
+                    Catch::Contains("[0, 1]"));
+  const auto ok = npy("<f4", "(1, 1, 2)", bytes_of({0.25f, 1.0f}));
+  CHECK(data::npy_images(data::parse_npy(ok, "x"), "x", u8)[0][0][0][1].item<float>() == 1.0f);
+  CHECK_FALSE(u8);
+}
+
+TEST_CASE("NumPy labels: any integer type, one dimension, non-negative", "[unit][numpy]") {
+  const std::string three = std::string("\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00", 12);
+  CHECK(torch::equal(data::npy_labels(data::parse_npy(npy("<i4", "(3,)", three), "x"), "x"),
+                     torch::tensor({1, 2, 0}, torch::kInt64)));
+  CHECK_THROWS_WITH(
+      data::npy_labels(data::parse_npy(npy("<f4", "(1,)", bytes_of({1.0f})), "x"), "x"),
+      Catch::Contains("integers"));
+  CHECK_THROWS_WITH(data::npy_labels(data::parse_npy(npy("|i1", "(1,)", "\xff"), "x"), "x"),
+                    Catch::Contains(">= 0"));
+}
