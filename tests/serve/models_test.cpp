@@ -7,7 +7,7 @@
 using namespace advkfp;
 using namespace advkfp::test;
 
-TEST_CASE("serve: the newest model of a versions tree; digits compare as numbers, hidden folders "
+TEST_CASE("serve: the newest model of a versions tree, digits compare as numbers, hidden folders "
           "are skipped",
           "[serve][unit]") {
   TempDir dir;
