@@ -3,27 +3,8 @@
 # images, windows of 50 and 150, 10 windows per cell, one calibrated and one held-out shift, a
 # short adaptive attack), then checks the JSON has every cell.
 #   cmake -DBIN=<build/bin> -DWORK=<scratch dir> [-DDATA=<fashion-mnist dir>] -P smoke.cmake
-foreach(v BIN WORK)
-  if(NOT ${v})
-    message(FATAL_ERROR "smoke.cmake: -D${v}= is required")
-  endif()
-endforeach()
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
+include(${CMAKE_CURRENT_LIST_DIR}/../smoke_common.cmake)
 
-function(step)
-  execute_process(COMMAND ${ARGN} --threads 1 RESULT_VARIABLE rc ERROR_VARIABLE err
-                  OUTPUT_VARIABLE out)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${err}")
-  endif()
-  set(step_output "${out}" PARENT_SCOPE)
-endfunction()
-
-set(source)
-if(DATA)
-  set(source --source-uri ${DATA})
-endif()
 step(${BIN}/prepare-data --train-dataset ${WORK}/train --test-dataset ${WORK}/test
      --train-limit 2000 --test-limit 600 ${source})
 step(${BIN}/train --dataset ${WORK}/train --model ${WORK}/model --metrics ${WORK}/train.json

@@ -87,16 +87,8 @@ detection::Calibration get_calibration(const Options& o, model::Classifier& net)
   const auto ref = load_images(o.reference, net, "reference");
   log::info("calibrating on ", ref.size(), " reference inputs and ", shifts.size(),
             " shifted copies at fpr ", o.fpr);
-  const auto score = [&](const torch::Tensor& images) {
-    return detection::score_inputs(net, images, o.squeeze_bits, o.batch_size);
-  };
-  std::vector<detection::ShiftedScores> shifted;
-  for (size_t i = 0; i < shifts.size(); ++i) {
-    const auto seed = static_cast<uint64_t>(o.seed) + 1 + i;
-    shifted.push_back({shifts[i].name(), score(detection::apply_shift(ref.images, shifts[i], seed))});
-  }
-  return detection::calibrate(score(ref.images), net.info().sha256, o.fpr, o.squeeze_bits,
-                              shifted);
+  return detection::calibrate_on_reference(net, ref.images, shifts, o.fpr, o.squeeze_bits,
+                                           static_cast<uint64_t>(o.seed), o.batch_size);
 }
 
 // The calibration as the report shows it: everything but the reference samples.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/spec.h"
+#include "detection/shifts.h"
 
 namespace advkfp::detect_degradation {
 
@@ -25,7 +26,7 @@ struct Options : cli::CommonOptions {
   int64_t squeeze_bits = 2;
   int64_t window_size = 0;
   int64_t consecutive = 1;
-  std::string calibration_shifts = "brightness:0.1,translate:2,blur:0.8,noise:0.05";
+  std::string calibration_shifts = detection::kDefaultCalibrationShifts;
   int64_t batch_size = 256;
 };
 

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "detection/detection.h"
+#include "model/classifier.h"
 
 namespace advkfp::detection {
 namespace {
@@ -163,6 +165,19 @@ torch::Tensor apply_shift(const torch::Tensor& images, const Shift& shift, uint6
     throw UsageError(describe("shift", "unknown shift '" + shift.kind + "'"));
   }
   return y.clamp(0, 1).contiguous();
+}
+
+Calibration calibrate_on_reference(model::Classifier& net, const at::Tensor& reference,
+                                   const std::vector<Shift>& shifts, double fpr,
+                                   int64_t squeeze_bits, uint64_t seed, int64_t batch_size) {
+  const auto score = [&](const at::Tensor& images) {
+    return score_inputs(net, images, squeeze_bits, batch_size);
+  };
+  std::vector<ShiftedScores> shifted;
+  for (size_t i = 0; i < shifts.size(); ++i) {
+    shifted.push_back({shifts[i].name(), score(apply_shift(reference, shifts[i], seed + 1 + i))});
+  }
+  return calibrate(score(reference), net.info().sha256, fpr, squeeze_bits, shifted);
 }
 
 }  // namespace advkfp::detection

@@ -11,6 +11,9 @@
 namespace at {
 class Tensor;
 }
+namespace advkfp::model {
+class Classifier;
+}
 
 namespace advkfp::detection {
 
@@ -35,6 +38,10 @@ struct Shift {
   std::string family() const;  ///< photometric | geometric | blur | noise
 };
 
+/// The benign shifts the detector calibrates on unless told otherwise (detect-degradation, serve).
+inline constexpr const char* kDefaultCalibrationShifts =
+    "brightness:0.1,translate:2,blur:0.8,noise:0.05";
+
 /// Parses "kind:value". Throws advkfp::UsageError naming `what` for an unknown kind or a value out
 /// of its range.
 Shift parse_shift(const std::string& text, const std::string& what);
@@ -46,5 +53,14 @@ std::string to_string(const std::vector<Shift>& shifts);
 /// Applies `shift` to `images` (float32 [N,C,H,W] in [0,1]). The noise kinds draw from a generator
 /// seeded with `seed`, the others ignore it: the same seed gives the same images.
 at::Tensor apply_shift(const at::Tensor& images, const Shift& shift, uint64_t seed);
+
+struct Calibration;
+/// Calibrates the detector for `net` on clean `reference` images (float32 [N,C,H,W] in [0,1]) and
+/// on their copies under each of `shifts`, the i-th shift seeded with `seed + 1 + i`: what
+/// detect-degradation computes when it is given no calibration_in, and what serve computes for
+/// every model it loads. `batch_size` inputs per forward pass.
+Calibration calibrate_on_reference(model::Classifier& net, const at::Tensor& reference,
+                                   const std::vector<Shift>& shifts, double fpr,
+                                   int64_t squeeze_bits, uint64_t seed, int64_t batch_size);
 
 }  // namespace advkfp::detection

@@ -15,7 +15,7 @@ SKIP=77
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 config=$root/containers/images.conf
-components=(prepare-data import-model train evaluate fgsm-attack detect-degradation pgd-train report)
+components=(prepare-data import-model train evaluate fgsm-attack detect-degradation pgd-train report serve)
 user_uid=10001
 
 skip() { echo "SKIP: $*"; exit "$SKIP"; }

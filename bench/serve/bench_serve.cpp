@@ -1,0 +1,230 @@
+// bench-serve: throughput and latency of `serve` under concurrent clients. For each batching
+// setting it starts the serve binary next to this one on loopback (port 0), then for each client
+// count runs closed-loop clients (each sends its next request when the last was answered) for a
+// fixed time over real HTTP, and reports requests/s, images/s, latency percentiles and failures.
+// The server and the clients share the machine: on 2 cores, client threads take CPU from it.
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/run.h"
+#include "client.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "data/dataset.h"
+#include "io/files.h"
+#include "io/json.h"
+
+extern char** environ;
+
+namespace advkfp::bench_serve {
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Options : cli::CommonOptions {
+  std::filesystem::path model, dataset, results, reference;
+  std::string clients = "1,8,64";
+  std::string max_batch_sizes = "1,32";
+  double duration_s = 5;
+  int64_t images_per_request = 1;
+  int64_t serve_threads = 0;
+  int64_t http_threads = 64;
+};
+
+std::vector<int64_t> parse_list(const std::string& csv, const std::string& what) {
+  std::vector<int64_t> out;
+  std::istringstream in(csv);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      out.push_back(std::stoll(item));
+    } catch (const std::exception&) {
+      throw UsageError(describe(what, "'" + item + "' is not an integer"));
+    }
+    if (out.back() < 1) throw UsageError(describe(what, "values must be at least 1"));
+  }
+  if (out.empty()) throw UsageError(describe(what, "is empty"));
+  return out;
+}
+
+// One request body per image group of the dataset (UINT8, as a camera would send them).
+std::vector<std::string> request_bodies(const data::Dataset& ds, int64_t per_request) {
+  std::vector<std::string> bodies;
+  auto shape = ds.image_shape();
+  shape.insert(shape.begin(), per_request);
+  for (int64_t i = 0; i + per_request <= ds.size() && bodies.size() < 256; i += per_request) {
+    const auto images = ds.images.narrow(0, i, per_request).contiguous();
+    bodies.push_back(serve::client::infer_request_body(images.data_ptr<float>(), shape, true));
+  }
+  if (bodies.empty()) throw UsageError(describe("dataset", "has fewer images than one request"));
+  return bodies;
+}
+
+struct Server {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+Server start_server(const Options& o, int64_t max_batch, const fs::path& work) {
+  const fs::path self = fs::read_symlink("/proc/self/exe");
+  const fs::path exe = self.parent_path() / "serve";
+  const fs::path port_file = work / ("port-" + std::to_string(max_batch));
+  std::vector<std::string> args = {exe.string(), "--model", o.model.string(), "--host", "127.0.0.1",
+                                   "--port", "0", "--port-file", port_file.string(),
+                                   "--max-batch-size", std::to_string(max_batch),
+                                   "--http-threads", std::to_string(o.http_threads),
+                                   "--queue-size", "4096", "--watch-interval-s", "0",
+                                   "--threads", std::to_string(o.serve_threads)};
+  if (!o.reference.empty()) {
+    for (const auto& a : {std::string("--reference"), o.reference.string()}) args.push_back(a);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  Server s;
+  if (posix_spawn(&s.pid, exe.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    throw Error(describe("serve", "cannot start '" + exe.string() + "'"));
+  }
+  const auto until = Clock::now() + std::chrono::seconds(300);
+  while (Clock::now() < until) {
+    if (fs::exists(port_file)) {
+      s.port = std::stoi(io::read_file(port_file, "port"));
+      return s;
+    }
+    int status = 0;
+    if (waitpid(s.pid, &status, WNOHANG) == s.pid) throw Error(describe("serve", "exited at start"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(s.pid, SIGKILL);
+  throw Error(describe("serve", "did not listen within 300 s"));
+}
+
+void stop_server(const Server& s) {
+  ::kill(s.pid, SIGTERM);
+  int status = 0;
+  waitpid(s.pid, &status, 0);
+}
+
+io::Json run_load(int port, const std::vector<std::string>& bodies, int64_t clients,
+                  double duration_s, int64_t images_per_request) {
+  std::vector<std::vector<double>> latencies(clients);
+  std::atomic<int64_t> failed{0};
+  const auto start = Clock::now();
+  const auto stop = start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(duration_s));
+  std::vector<std::thread> threads;
+  for (int64_t t = 0; t < clients; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_keep_alive(true);
+      c.set_read_timeout(60, 0);
+      for (size_t i = static_cast<size_t>(t); Clock::now() < stop; i += clients) {
+        const auto t0 = Clock::now();
+        const auto r = c.Post("/v2/models/fashion-cnn/infer", bodies[i % bodies.size()],
+                              "application/json");
+        if (!r || r->status != 200) {
+          ++failed;
+          continue;
+        }
+        latencies[t].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  const double rps = static_cast<double>(all.size()) / elapsed;
+  return {{"clients", clients},
+          {"requests", all.size()},
+          {"failed", failed.load()},
+          {"seconds", elapsed},
+          {"requests_per_s", rps},
+          {"images_per_s", rps * static_cast<double>(images_per_request)},
+          {"p50_ms", 1000 * serve::client::percentile(all, 0.50)},
+          {"p99_ms", 1000 * serve::client::percentile(all, 0.99)}};
+}
+
+void run(const Options& o) {
+  const auto clients = parse_list(o.clients, "clients");
+  const auto batches = parse_list(o.max_batch_sizes, "max_batch_sizes");
+  auto ds = data::load_dataset(o.dataset, "dataset");
+  const auto bodies = request_bodies(ds, o.images_per_request);
+  const fs::path work = fs::temp_directory_path() / ("bench-serve-" + std::to_string(::getpid()));
+  fs::create_directories(work);
+  io::Json rows = io::Json::array();
+  std::cout << "| max batch | clients | requests/s | images/s | p50 ms | p99 ms | failed |\n"
+            << "|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto b : batches) {
+    const auto server = start_server(o, b, work);
+    try {
+      run_load(server.port, bodies, 1, std::min(1.0, o.duration_s), o.images_per_request);  // warm-up
+      for (const auto c : clients) {
+        auto row = run_load(server.port, bodies, c, o.duration_s, o.images_per_request);
+        row["max_batch_size"] = b;
+        std::cout << std::fixed << std::setprecision(1) << "| " << b << " | " << c << " | "
+                  << row["requests_per_s"].get<double>() << " | " << row["images_per_s"].get<double>()
+                  << " | " << std::setprecision(2) << row["p50_ms"].get<double>() << " | "
+                  << row["p99_ms"].get<double>() << " | " << row["failed"].get<int64_t>() << " |"
+                  << std::endl;
+        rows.push_back(row);
+      }
+    } catch (...) {
+      stop_server(server);
+      throw;
+    }
+    stop_server(server);
+  }
+  std::error_code ec;
+  fs::remove_all(work, ec);
+  io::write_json(o.results, {{"images_per_request", o.images_per_request},
+                             {"duration_s", o.duration_s},
+                             {"detection", !o.reference.empty()},
+                             {"rows", rows}},
+                 "results");
+}
+
+}  // namespace
+
+const cli::Spec<Options>& spec() {
+  static const auto s =
+      cli::Spec<Options>("bench-serve",
+                         "Measure serve's requests/s and latency percentiles under 1..N "
+                         "concurrent closed-loop HTTP clients, with and without dynamic batching.")
+          .input("model", &Options::model, cli::types::kModel, "Model folder to serve.")
+          .input("dataset", &Options::dataset, cli::types::kDataset,
+                 "Images the requests carry (UINT8).")
+          .output("results", &Options::results, cli::types::kMetrics, "JSON: one row per setting.")
+          .input("reference", &Options::reference, cli::types::kDataset,
+                 "Pass to serve to measure with live detection on.", true)
+          .param("clients", &Options::clients, "Concurrent clients, comma-separated.")
+          .param("max_batch_sizes", &Options::max_batch_sizes,
+                 "serve's --max-batch-size values, comma-separated (1: no batching).")
+          .param("duration_s", &Options::duration_s, "Seconds of load per row.",
+                 cli::in_range(0, 3600, true))
+          .param("images_per_request", &Options::images_per_request, "Images per request.",
+                 cli::at_least(1))
+          .param("serve_threads", &Options::serve_threads, "serve's --threads (0: every core).",
+                 cli::at_least(0))
+          .param("http_threads", &Options::http_threads, "serve's --http-threads.",
+                 cli::at_least(1))
+          .common()
+          .run(&run);
+  return s;
+}
+
+}  // namespace advkfp::bench_serve
+
+int main(int argc, char** argv) { return advkfp::cli::run(argc, argv, advkfp::bench_serve::spec()); }

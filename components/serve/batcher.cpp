@@ -1,0 +1,106 @@
+// The dynamic batcher (see batcher.h).
+#include "batcher.h"
+
+#include "common/log.h"
+
+namespace advkfp::serve {
+
+Batcher::Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_batch)
+    : config_(config), slot_(slot), on_batch_(std::move(on_batch)) {
+  worker_ = std::thread([this] { loop(); });
+}
+
+Batcher::~Batcher() { stop(); }
+
+std::optional<std::future<BatchResult>> Batcher::submit(torch::Tensor images,
+                                                        Clock::time_point deadline) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_ || static_cast<int64_t>(queue_.size()) >= config_.queue_capacity) return std::nullopt;
+  Job job{std::move(images), deadline, {}};
+  auto future = job.promise.get_future();
+  queue_.push_back(std::move(job));
+  ready_.notify_one();
+  return future;
+}
+
+int64_t Batcher::queued() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int64_t>(queue_.size());
+}
+
+void Batcher::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Batcher::loop() {
+  torch::NoGradGuard no_grad;  // thread-local: no autograd graph on this worker
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping and drained
+    // Wait up to max_delay after the first request for the batch to fill.
+    const auto until = Clock::now() + config_.max_delay;
+    const auto images_queued = [this] {
+      int64_t n = 0;
+      for (const auto& j : queue_) n += j.images.size(0);
+      return n;
+    };
+    if (config_.max_batch > 1) {
+      ready_.wait_until(lock, until,
+                        [&] { return stopping_ || images_queued() >= config_.max_batch; });
+    }
+    // Take whole requests while they fit (a request larger than max_batch runs alone).
+    std::vector<Job> batch;
+    int64_t n = 0;
+    while (!queue_.empty()) {
+      const int64_t k = queue_.front().images.size(0);
+      if (!batch.empty() && n + k > config_.max_batch) break;
+      n += k;
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+
+    const auto now = Clock::now();
+    std::vector<Job*> live;
+    std::vector<torch::Tensor> parts;
+    for (auto& j : batch) {
+      if (j.deadline < now) {
+        j.promise.set_value({{}, nullptr, 503, "timed out waiting in the queue"});
+      } else {
+        live.push_back(&j);
+        parts.push_back(j.images);
+      }
+    }
+    if (!live.empty()) {
+      const auto model = slot_.get();  // the swap point: one model per batch
+      try {
+        const auto images = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+        const auto logits = model->net.forward(images);
+        int64_t row = 0;
+        for (auto* j : live) {
+          const int64_t k = j->images.size(0);
+          j->promise.set_value({logits.narrow(0, row, k), model, 200, ""});
+          row += k;
+        }
+        if (on_batch_) on_batch_(images, logits, model);
+      } catch (const std::exception& e) {
+        log::error("inference failed on a batch of ", n, " images: ", e.what());
+        for (auto* j : live) {
+          try {
+            j->promise.set_value({{}, model, 500, "inference failed"});
+          } catch (const std::future_error&) {
+          }
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace advkfp::serve

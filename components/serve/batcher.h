@@ -1,0 +1,72 @@
+// Dynamic batching: requests from many HTTP threads wait in one bounded queue; one worker takes
+// the model once per batch, concatenates up to max_batch images (waiting at most max_delay after
+// the first request for more), runs one forward pass and hands each request its rows. A request
+// whose deadline passed while it queued is answered without being computed.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "models.h"
+
+namespace advkfp::serve {
+
+struct BatchResult {
+  torch::Tensor logits;  ///< [n, classes], undefined on error
+  ModelPtr model;        ///< the model that computed them
+  int status = 200;      ///< HTTP status of an error
+  std::string error;
+};
+
+struct BatcherConfig {
+  int64_t max_batch = 32;                           ///< images per forward pass (1: no batching)
+  std::chrono::microseconds max_delay{2000};        ///< wait for more after the first request
+  int64_t queue_capacity = 128;                     ///< queued requests; more are refused
+};
+
+class Batcher {
+ public:
+  using Clock = std::chrono::steady_clock;
+  /// `on_batch(images, logits, model)` runs on the worker after each batch (live detection,
+  /// metrics); it must not block for long.
+  using BatchHook = std::function<void(const torch::Tensor&, const torch::Tensor&, const ModelPtr&)>;
+
+  Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_batch);
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  /// Queues `images` (float32 [n,C,H,W]); nothing when the queue is full or the batcher stopped.
+  std::optional<std::future<BatchResult>> submit(torch::Tensor images, Clock::time_point deadline);
+  /// Finishes every queued request, then stops the worker.
+  void stop();
+  int64_t queued() const;
+
+ private:
+  struct Job {
+    torch::Tensor images;
+    Clock::time_point deadline;
+    std::promise<BatchResult> promise;
+  };
+  void loop();
+
+  BatcherConfig config_;
+  ModelSlot& slot_;
+  BatchHook on_batch_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace advkfp::serve

@@ -1,0 +1,374 @@
+// serve: wiring of the v2 REST routes (cpp-httplib), the batcher, live detection, the model
+// watcher and graceful shutdown.
+#include "serve.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <regex>
+
+#include "attacks/attacks.h"
+#include "batcher.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "data/dataset.h"
+#include "detection/detection.h"
+#include "detection/shifts.h"
+#include "io/files.h"
+#include "metrics/metrics.h"
+#include "models.h"
+#include "monitor.h"
+#include "telemetry.h"
+#include "v2.h"
+
+namespace advkfp::serve {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// SIGTERM/SIGINT: the handler only writes to a pipe; a thread reading it stops the server.
+int g_signal_pipe[2] = {-1, -1};
+extern "C" void on_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const auto n = ::write(g_signal_pipe[1], &b, 1);
+}
+
+// The route's name for metrics: never the raw path (its model names are unbounded).
+std::string endpoint_name(const std::string& path) {
+  static const std::regex kModel(R"(/v2/models/[^/]+(/versions/[^/]+)?)");
+  static const std::regex kReady(R"(/v2/models/[^/]+(/versions/[^/]+)?/ready)");
+  static const std::regex kInfer(R"(/v2/models/[^/]+(/versions/[^/]+)?/infer)");
+  if (path == "/v2/health/live") return "live";
+  if (path == "/v2/health/ready") return "ready";
+  if (path == "/v2" || path == "/v2/") return "server_metadata";
+  if (path == "/metrics") return "metrics";
+  if (std::regex_match(path, kInfer)) return "infer";
+  if (std::regex_match(path, kReady)) return "model_ready";
+  if (std::regex_match(path, kModel)) return "model_metadata";
+  return "other";
+}
+
+bool is_health(const std::string& endpoint) {
+  return endpoint == "live" || endpoint == "ready" || endpoint == "model_ready";
+}
+
+void reply_json(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  reply_json(res, status, v2::error_body(message));
+}
+
+thread_local Clock::time_point t_request_start{};
+
+}  // namespace
+
+namespace {
+
+void run(const Options& o) {
+  if (!o.on_alarm.empty() && o.windows_dir.empty()) {
+    throw UsageError(describe("on_alarm", "needs windows_dir (the command gets the saved window)"));
+  }
+  const bool detect = !o.calibration.empty() || !o.reference.empty();
+  if (!detect && (!o.on_alarm.empty() || !o.windows_dir.empty())) {
+    throw UsageError(describe(o.on_alarm.empty() ? "windows_dir" : "on_alarm",
+                              "needs live detection: give calibration or reference"));
+  }
+  const auto shifts = detection::parse_shifts(o.calibration_shifts, "calibration_shifts");
+
+  // What live detection is calibrated with.
+  std::optional<detection::Calibration> calibration_file;
+  if (!o.calibration.empty()) calibration_file = detection::load_calibration(o.calibration, "calibration");
+  torch::Tensor reference;
+  if (!o.reference.empty()) {
+    auto ds = data::load_dataset(o.reference, "reference");
+    reference = ds.images;
+  }
+  const Loader load = [&](const Candidate& c) {
+    auto m = std::make_shared<ServedModel>(
+        ServedModel{model::load_model(c.dir, "model"), c.version, c.dir, std::nullopt});
+    const auto& info = m->net.info();
+    if (m->version.empty()) m->version = info.sha256.substr(0, 12);
+    if (calibration_file && calibration_file->model_sha256 == info.sha256) {
+      m->calibration = calibration_file;
+    } else if (reference.defined()) {
+      data::Dataset ref{reference, {}, info.class_names, {}};
+      data::check_compatible(ref, info.input_shape, info.num_classes(), "reference");
+      const auto t0 = Clock::now();
+      m->calibration = detection::calibrate_on_reference(m->net, reference, shifts, o.fpr,
+                                                         o.squeeze_bits,
+                                                         static_cast<uint64_t>(o.seed), o.batch_size);
+      log::info("calibrated live detection for version ", m->version, " on ", reference.size(0),
+                " reference inputs in ",
+                std::chrono::duration<double>(Clock::now() - t0).count(), " s");
+    } else if (calibration_file) {
+      log::warn("calibration is for model ", calibration_file->model_sha256.substr(0, 12),
+                ", not version ", m->version, ": live detection is off for it (give reference to "
+                "calibrate every model)");
+    }
+    return m;
+  };
+
+  const auto first = newest_model(o.model);
+  if (!first) {
+    throw Error(describe("model", "'" + o.model.string() +
+                                      "' holds no model folder (model.json), nor <version>/ folders "
+                                      "holding one"));
+  }
+  ModelSlot slot;
+  {
+    auto m = load(*first);
+    if (calibration_file && !m->calibration) {
+      detection::check_same_model(*calibration_file, m->net.info().sha256, "calibration");
+    }
+    slot.set(m);
+  }
+  const auto served = slot.get();
+  const auto& shape = served->net.info().input_shape;
+  const v2::TensorSpec input{v2::kInputName, "FP32", {-1, shape[0], shape[1], shape[2]}};
+  const std::vector<v2::TensorSpec> outputs = {
+      {v2::kLogitsName, "FP32", {-1, served->net.info().num_classes()}},
+      {v2::kClassName, "INT64", {-1}}};
+  const std::vector<std::string> output_names = {v2::kLogitsName, v2::kClassName};
+  log::info("serving '", o.model_name, "' version ", served->version, " from ",
+            served->dir.string(), ", live detection ", served->calibration ? "on" : "off");
+
+  auto telemetry = std::make_shared<Telemetry>(o.max_batch_size);
+  telemetry->model(served->version, served->net.info().sha256);
+
+  std::unique_ptr<Monitor> monitor;
+  if (detect) {
+    MonitorConfig mc;
+    mc.window_size = o.window_size;
+    mc.consecutive = o.consecutive;
+    mc.alpha = o.alpha;
+    mc.attack_only = o.alarm_on == "attack";
+    mc.batch_size = o.batch_size;
+    mc.windows_dir = o.windows_dir;
+    mc.command = o.on_alarm;
+    mc.cooldown_s = o.cooldown_s;
+    monitor = std::make_unique<Monitor>(mc, telemetry);
+  }
+
+  BatcherConfig bc;
+  bc.max_batch = o.max_batch_size;
+  bc.max_delay = std::chrono::microseconds(static_cast<int64_t>(o.max_batch_delay_ms * 1000));
+  bc.queue_capacity = o.queue_size;
+  Batcher batcher(bc, slot, [&](const torch::Tensor& images, const torch::Tensor&, const ModelPtr& m) {
+    telemetry->batch(images.size(0));
+    telemetry->queue_depth(batcher.queued());
+    if (monitor) monitor->observe(images, m);
+  });
+
+  // The optional rollout gate: accuracy under white-box FGSM on a labelled canary set.
+  Gate gate;
+  data::Dataset canary;
+  if (!o.gate_dataset.empty()) {
+    canary = data::load_dataset(o.gate_dataset, "gate_dataset");
+    if (!canary.has_labels()) throw Error(describe("gate_dataset", "has no labels"));
+    data::check_compatible(canary, served->net.info().input_shape, served->net.info().num_classes(),
+                           "gate_dataset");
+    gate = [&](ServedModel& current, ServedModel& next) -> std::optional<std::string> {
+      attacks::AttackConfig cfg;
+      cfg.epsilon = o.gate_epsilon;
+      const auto robust = [&](model::Classifier& net) {
+        const auto adv = attacks::attack_all(net, canary.images, canary.labels, cfg, o.batch_size,
+                                             o.seed, 0);
+        return metrics::evaluate(net, adv, canary.labels, o.batch_size).accuracy;
+      };
+      const double before = robust(current.net), after = robust(next.net);
+      log::info("rollout gate: accuracy under ", cfg.describe(), " on ", canary.size(),
+                " canary images: served ", before, ", new ", after);
+      if (after < before) {
+        return "accuracy under " + cfg.describe() + " on gate_dataset is " + std::to_string(after) +
+               ", below the served model's " + std::to_string(before);
+      }
+      return std::nullopt;
+    };
+  }
+  ModelWatcher watcher(
+      o.model, o.watch_interval_s, slot, load, gate,
+      [&](const ServedModel& m) {
+        telemetry->swap(true);
+        telemetry->model(m.version, m.net.info().sha256);
+      },
+      [&](const Candidate&, const std::string&) { telemetry->swap(false); });
+
+  // ------------------------------------------------------------------------------------------
+  // HTTP
+  std::atomic<bool> ready{true};
+  httplib::Server svr;
+  svr.new_task_queue = [n = o.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+  svr.set_payload_max_length(static_cast<size_t>(o.max_body_bytes));
+  const auto read_us = static_cast<int64_t>(o.read_timeout_s * 1e6);
+  svr.set_read_timeout(read_us / 1000000, read_us % 1000000);
+  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = Clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Errors that httplib answers by itself (404 route, 413 body, 400 parse) get the v2 error body;
+  // health answers keep their empty body.
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty() || is_health(endpoint_name(req.path))) return;
+    std::string message = "HTTP status " + std::to_string(res.status);
+    if (res.status == 400) message = "malformed HTTP request";
+    if (res.status == 413) message = "request body too large";
+    if (res.status == 404) message = "no such endpoint: " + req.method + " " + req.path;
+    if (res.status == 500) message = "internal error";
+    reply_error(res, res.status, message);
+  });
+  svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
+    const std::string endpoint = endpoint_name(req.path);
+    double seconds = 0;
+    if (t_request_start != Clock::time_point{}) {
+      seconds = std::chrono::duration<double>(Clock::now() - t_request_start).count();
+      t_request_start = Clock::time_point{};
+    }
+    telemetry->request(endpoint, res.status, seconds);
+    if (res.status >= 400 && !is_health(endpoint)) {
+      std::string message;
+      try {
+        message = Json::parse(res.body).value("error", "");
+      } catch (const Json::exception&) {
+      }
+      log::warn(req.method, " ", req.path, " ", res.status, ": ", message);
+    }
+  });
+
+  // Model name (and version, when the URL has one) -> the served model, or a 404 answer.
+  const auto find_model = [&](const httplib::Request& req, httplib::Response& res) -> ModelPtr {
+    const std::string name = req.matches[1];
+    const std::string version = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+    auto m = slot.get();
+    if (name != o.model_name) {
+      reply_error(res, 404, "Model with name " + name + " does not exist.");
+      return nullptr;
+    }
+    if (!version.empty() && version != m->version) {
+      reply_error(res, 404, "Model with name " + name + " has no version " + version +
+                                " (serving " + m->version + ").");
+      return nullptr;
+    }
+    return m;
+  };
+
+  svr.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  svr.Get("/v2/health/ready", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = ready ? 200 : 400;  // required_api.md: 200 true, 4xx false, empty body
+  });
+  svr.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
+    reply_json(res, 200, {{"name", "advkfp-serve"}, {"version", kVersion}, {"extensions", Json::array()}});
+  });
+  const std::string model_re = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
+  svr.Get(model_re + "/ready", [&](const httplib::Request& req, httplib::Response& res) {
+    if (find_model(req, res)) res.status = ready ? 200 : 400;
+  });
+  svr.Get(model_re, [&](const httplib::Request& req, httplib::Response& res) {
+    if (const auto m = find_model(req, res)) {
+      reply_json(res, 200, v2::model_metadata(o.model_name, {m->version}, input, outputs));
+    }
+  });
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o.request_timeout_s));
+  svr.Post(model_re + "/infer", [&](const httplib::Request& req, httplib::Response& res) {
+    const auto m = find_model(req, res);
+    if (!m) return;
+    try {
+      auto r = v2::parse_infer_request(req.body, input, output_names, o.max_request_images);
+      auto images = torch::from_blob(r.data.data(), {r.batch, shape[0], shape[1], shape[2]},
+                                     torch::kFloat32)
+                        .clone();
+      auto future = batcher.submit(std::move(images), Clock::now() + timeout);
+      if (!future) {
+        reply_error(res, 503, "server busy: " + std::to_string(o.queue_size) +
+                                  " requests are queued; retry later");
+        return;
+      }
+      telemetry->queue_depth(batcher.queued());
+      if (future->wait_for(timeout + std::chrono::seconds(30)) != std::future_status::ready) {
+        reply_error(res, 503, "inference did not finish in time");
+        return;
+      }
+      const auto result = future->get();
+      if (result.status != 200) {
+        reply_error(res, result.status, result.error);
+        return;
+      }
+      const auto logits = result.logits.contiguous();
+      std::vector<v2::OutputTensor> outs;
+      for (const auto& name : r.outputs) {
+        if (name == v2::kLogitsName) {
+          const float* p = logits.data_ptr<float>();
+          outs.push_back({name, "FP32", {logits.size(0), logits.size(1)},
+                          Json(std::vector<float>(p, p + logits.numel()))});
+        } else {
+          const auto cls = logits.argmax(1).contiguous();
+          const int64_t* p = cls.data_ptr<int64_t>();
+          outs.push_back({name, "INT64", {cls.size(0)}, Json(std::vector<int64_t>(p, p + cls.numel()))});
+        }
+      }
+      reply_json(res, 200, v2::infer_response(o.model_name, result.model->version, r.id, outs));
+    } catch (const v2::RequestError& e) {
+      reply_error(res, e.status(), e.what());
+    }
+  });
+  svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(telemetry->scrape(), "text/plain; version=0.0.4");
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Listen, and stop on SIGTERM/SIGINT after the requests in flight.
+  int port = static_cast<int>(o.port);
+  if (port == 0) {
+    port = svr.bind_to_any_port(o.host);
+    if (port < 0) throw Error(describe("host", "cannot listen on '" + o.host + "'"));
+  } else if (!svr.bind_to_port(o.host, port)) {
+    throw Error(describe("port", "cannot listen on " + o.host + ":" + std::to_string(port) +
+                                     " (in use, or not an address of this machine)"));
+  }
+  if (::pipe(g_signal_pipe) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  std::thread stopper([&] {
+    unsigned char sig = 0;
+    while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig == 0) return;  // closed: the server stopped by itself
+    log::info("signal ", static_cast<int>(sig), ": not ready; finishing the requests in flight");
+    ready = false;
+    svr.stop();
+  });
+  if (!o.port_file.empty()) io::write_output_parameter(o.port_file, std::to_string(port), "port_file");
+  log::info("listening on http://", o.host, ":", port, " (v2 REST, /metrics)");
+  const bool clean = svr.listen_after_bind();
+  ::close(g_signal_pipe[1]);
+  stopper.join();
+  ::close(g_signal_pipe[0]);
+  watcher.stop();
+  batcher.stop();
+  if (monitor) monitor->stop();
+  if (!clean && ready) throw Error("the HTTP server stopped unexpectedly");
+  log::info("stopped");
+}
+
+}  // namespace
+
+const cli::Spec<Options>& tool() {
+  static const auto s = cli::Spec<Options>(spec()).run(&run);
+  return s;
+}
+
+}  // namespace advkfp::serve
