@@ -53,6 +53,9 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                                          "labeled: degraded when accuracy drops more.");
   const auto max_relative_drop = p.input("max_relative_drop", "Float", 0.10,
                                          "labeled: degraded when the relative drop is larger.");
+  const auto pgd_method = p.input(
+      "pgd_method", "String", "madry",
+      "Adversarial training method of the defence: madry, fast, free or trades (pgd-train).");
   const auto pgd_epochs = p.input("pgd_epochs", "Integer", 3, "PGD adversarial training epochs.");
   const auto pgd_steps = p.input("pgd_steps", "Integer", 7, "PGD steps per training batch.");
   const auto pgd_step_size = p.input("pgd_step_size", "Float", 0.0,
@@ -67,6 +70,9 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
       "Training images held out for pgd-train's per-epoch robust check.");
   const auto eval_pgd_steps = p.input("eval_pgd_steps", "Integer", 20,
                                       "Steps of the PGD evaluation of the defended model.");
+  const auto eval_apgd_steps = p.input(
+      "eval_apgd_steps", "Integer", 20,
+      "Iterations of the APGD-CE evaluation of the final model (AutoAttack uses 100).");
   const auto sweep_epsilons = p.input("sweep_epsilons", "String", "0,0.05,0.1,0.15,0.2,0.25,0.3",
                                       "Budgets of the robustness curves in the report.");
   const auto sweep_limit = p.input("sweep_limit", "Integer", 1000,
@@ -134,9 +140,10 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                     .set("threads", threads)
                     .resources("1", "2G");
 
-  // The final model, evaluated four ways: clean, under a fresh white-box FGSM, under the transfer
-  // FGSM set crafted on the original model, and under white-box PGD with its eps sweep (FGSM
-  // alone overstates robustness); then the report. Both run inside each arm, with the earlier
+  // The final model, evaluated five ways: clean, under a fresh white-box FGSM, under the transfer
+  // FGSM set crafted on the original model, under white-box PGD with its eps sweep (FGSM alone
+  // overstates robustness) and under APGD-CE; then the report, whose robust accuracy is the
+  // lowest under these attacks. Both run inside each arm, with the earlier
   // results passed down, because backends up to 2.16 cannot hand an arm's outputs to a task after
   // the if/else group (dsl.OneOf, kubeflow/pipelines #13436).
   const auto evaluate_and_report = [&](const kfp::Value& final_model, const std::string& arm) {
@@ -154,6 +161,12 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                    .set("sweep_limit", sweep_limit)
                    .set("seed", seed)
                    .resources("2", "2G");
+    auto apgd = evaluation(prefix + "-apgd", final_model, test_set)
+                    .set("attack", "apgd")
+                    .set("epsilon", epsilon)
+                    .set("steps", eval_apgd_steps)
+                    .set("seed", seed)
+                    .resources("2", "2G");
     p.task(report, "report-" + arm)
         .set("clean_metrics", baseline.output("metrics"))
         .set("attacked_metrics", attacked.output("metrics"))
@@ -162,6 +175,7 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
         .set("final_fgsm_metrics", fgsm.output("metrics"))
         .set("final_transfer_metrics", transfer.output("metrics"))
         .set("final_pgd_metrics", pgd.output("metrics"))
+        .set("final_apgd_metrics", apgd.output("metrics"))
         .resources("0.5", "512M");
   };
 
@@ -174,6 +188,7 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   auto robust = p.task(pgd_train)
                     .set("model", model.output("model"))
                     .set("dataset", train_set)
+                    .set("method", pgd_method)
                     .set("epsilon", epsilon)
                     .set("steps", pgd_steps)
                     .set("step_size", pgd_step_size)
