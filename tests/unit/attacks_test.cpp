@@ -262,7 +262,7 @@ TEST_CASE("APGD-CE stays in the ball, attacks only the active rows and follows i
 TEST_CASE("APGD-CE-100 finds at most the robust accuracy PGD-20 finds", "[unit][attacks]") {
   auto& net = test::small_trained_model();
   auto ds = test::fashion_slice("t10k", 400);
-  for (const double eps : {0.02, 0.04}) {
+  for (const double eps : {0.05, 0.08}) {
     attacks::AttackConfig pgd;
     pgd.method = attacks::Method::kPgd;
     pgd.epsilon = eps;
@@ -277,8 +277,8 @@ TEST_CASE("APGD-CE-100 finds at most the robust accuracy PGD-20 finds", "[unit][
         net, attacks::robust_attack_all(net, ds.images, ds.labels, apgd, 200, 1, 0), ds.labels);
     INFO("eps " << eps << ": clean " << clean << ", PGD-20 " << pgd_acc << ", APGD-CE-100 "
                 << apgd_acc);
-    REQUIRE(pgd_acc < clean - 0.1);  // the attack matters on this slice
-    REQUIRE(pgd_acc > 0.05);         // and leaves something for APGD to find
+    REQUIRE(pgd_acc < clean - 0.05);  // the attack matters on this slice
+    REQUIRE(pgd_acc > 0.02);          // and leaves something for APGD to find
     CHECK(apgd_acc <= pgd_acc);
   }
 }
