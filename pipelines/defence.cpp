@@ -37,6 +37,9 @@ DefenceParams::DefenceParams(kfp::Pipeline& p)
     : epsilon(p.input("epsilon", "Float", 0.15, "L-inf budget of attacks and defence.")),
       detection_alpha(p.input("detection_alpha", "Float", 0.01,
                               "Significance level of the label-free tests.")),
+      pgd_method(p.input(
+          "pgd_method", "String", "madry",
+          "Adversarial training method of the defence: madry, fast, free or trades (pgd-train).")),
       pgd_epochs(p.input("pgd_epochs", "Integer", 3, "PGD adversarial training epochs.")),
       pgd_steps(p.input("pgd_steps", "Integer", 7, "PGD steps per training batch.")),
       pgd_step_size(
@@ -51,6 +54,9 @@ DefenceParams::DefenceParams(kfp::Pipeline& p)
                                   "check.")),
       eval_pgd_steps(p.input("eval_pgd_steps", "Integer", 20,
                              "Steps of the PGD evaluation of the defended model.")),
+      eval_apgd_steps(p.input(
+          "eval_apgd_steps", "Integer", 20,
+          "Iterations of the APGD-CE evaluation of the final model (AutoAttack uses 100).")),
       sweep_epsilons(p.input("sweep_epsilons", "String", "0,0.05,0.1,0.15,0.2,0.25,0.3",
                              "Budgets of the robustness curves in the report.")),
       sweep_limit(p.input("sweep_limit", "Integer", 1000,
@@ -70,9 +76,10 @@ kfp::Task evaluation(kfp::Pipeline& p, const Components& c, const DefenceParams&
 
 void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams& d,
                       const DefenceInputs& in) {
-  // The final model, evaluated four ways: clean, under a fresh white-box FGSM, under the transfer
-  // FGSM set crafted on the original model, and under white-box PGD with its eps sweep (FGSM
-  // alone overstates robustness); then the report.
+  // The final model, evaluated five ways: clean, under a fresh white-box FGSM, under the transfer
+  // FGSM set crafted on the original model, under white-box PGD with its eps sweep (FGSM alone
+  // overstates robustness) and under APGD-CE; then the report, whose robust accuracy is the
+  // lowest under these attacks.
   const auto evaluate_and_report = [&](const kfp::Value& final_model, const std::string& arm) {
     const std::string prefix = "evaluate-" + arm;
     auto clean = evaluation(p, c, d, prefix + "-clean", final_model, in.test_set);
@@ -88,6 +95,12 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
                    .set("sweep_limit", d.sweep_limit)
                    .set("seed", d.seed)
                    .resources("2", "2G");
+    auto apgd = evaluation(p, c, d, prefix + "-apgd", final_model, in.test_set)
+                    .set("attack", "apgd")
+                    .set("epsilon", d.epsilon)
+                    .set("steps", d.eval_apgd_steps)
+                    .set("seed", d.seed)
+                    .resources("2", "2G");
     p.task(c.report, "report-" + arm)
         .set("clean_metrics", in.baseline_metrics)
         .set("attacked_metrics", in.attacked_metrics)
@@ -96,6 +109,7 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
         .set("final_fgsm_metrics", fgsm.output("metrics"))
         .set("final_transfer_metrics", transfer.output("metrics"))
         .set("final_pgd_metrics", pgd.output("metrics"))
+        .set("final_apgd_metrics", apgd.output("metrics"))
         .resources("0.5", "512M");
   };
 
@@ -107,6 +121,7 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
   auto robust = p.task(c.pgd_train)
                     .set("model", in.model)
                     .set("dataset", in.train_set)
+                    .set("method", d.pgd_method)
                     .set("epsilon", d.epsilon)
                     .set("steps", d.pgd_steps)
                     .set("step_size", d.pgd_step_size)

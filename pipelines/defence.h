@@ -21,9 +21,9 @@ struct Components {
 /// defaults both pipelines use.
 struct DefenceParams {
   explicit DefenceParams(kfp::Pipeline& p);
-  kfp::Value epsilon, detection_alpha, pgd_epochs, pgd_steps, pgd_step_size, pgd_learning_rate,
-      adversarial_fraction, pgd_validation_size, eval_pgd_steps, sweep_epsilons, sweep_limit, seed,
-      threads;
+  kfp::Value epsilon, detection_alpha, pgd_method, pgd_epochs, pgd_steps, pgd_step_size,
+      pgd_learning_rate, adversarial_fraction, pgd_validation_size, eval_pgd_steps,
+      eval_apgd_steps, sweep_epsilons, sweep_limit, seed, threads;
 };
 
 /// An evaluate task named `key` on model `m` and dataset `ds` (clean unless an attack is set on it).
@@ -43,7 +43,8 @@ struct DefenceInputs {
 };
 
 /// if verdict == attack: pgd-train from the model, then evaluate it clean, under a fresh
-/// white-box FGSM, under the transfer set and under PGD with its eps sweep, and write the report;
+/// white-box FGSM, under the transfer set, under PGD with its eps sweep and under APGD-CE, and
+/// write the report (robust accuracy: the lowest under the attacks run);
 /// else: the same evaluations and report for the kept model. Both arms end with the report because
 /// backends up to 2.16 cannot hand an arm's outputs to a task after the group (dsl.OneOf,
 /// kubeflow/pipelines #13436).

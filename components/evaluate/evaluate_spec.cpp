@@ -8,7 +8,7 @@ const cli::Spec<Options>& spec() {
   static const auto s =
       cli::Spec<Options>("evaluate",
                          "Measure a model's accuracy on a dataset, optionally under a white-box "
-                         "FGSM or PGD attack crafted against that model.")
+                         "FGSM, PGD or APGD-CE attack crafted against that model.")
           .input("model", &Options::model, cli::types::kModel, "Model folder from train or pgd-train.")
           .input("dataset", &Options::dataset, cli::types::kDataset,
                  "Dataset folder (clean or adversarial).")
@@ -19,22 +19,24 @@ const cli::Spec<Options>& spec() {
                   cli::types::kClassificationMetrics,
                   "Confusion matrix with class names (KFP ClassificationMetrics).", true)
           .param("attack", &Options::attack,
-                 "Attack the inputs first: none, fgsm or pgd (white-box, on this model).",
-                 {"none", "fgsm", "pgd"})
+                 "Attack the inputs first: none, fgsm, pgd or apgd (APGD-CE: step 2 eps halved "
+                 "at checkpoints, momentum 0.75; white-box, on this model).",
+                 {"none", "fgsm", "pgd", "apgd"})
           .param("epsilon", &Options::epsilon, "Attack L-inf budget, 0 < eps <= 1.",
                  cli::in_range(0, 1, true, false))
-          .param("steps", &Options::steps, "PGD iterations.", cli::at_least(1))
+          .param("steps", &Options::steps, "PGD / APGD iterations.", cli::at_least(1))
           .param("step_size", &Options::step_size, "PGD step; 0 uses 2.5 * epsilon / steps.",
                  cli::in_range(0, 1))
-          .param("restarts", &Options::restarts, "PGD restarts (the strongest per image is kept).",
+          .param("restarts", &Options::restarts,
+                 "PGD / APGD restarts (the strongest per image is kept).",
                  cli::at_least(1))
-          .param("random_start", &Options::random_start, "PGD starts at a random point of the ball.")
+          .param("random_start", &Options::random_start, "PGD / APGD start at a random point of the ball.")
           .param("sweep_epsilons", &Options::sweep_epsilons,
                  "Also measure accuracy against eps: comma-separated budgets, e.g. "
                  "0,0.05,0.1,0.15,0.2,0.25,0.3 (empty: no sweep). Written as robustness_curve.")
           .param("sweep_attacks", &Options::sweep_attacks,
-                 "Attacks of the sweep, comma-separated: fgsm, pgd (PGD uses --steps, "
-                 "--step-size, --restarts, --random-start).")
+                 "Attacks of the sweep, comma-separated: fgsm, pgd, apgd (PGD and APGD use "
+                 "--steps, --restarts, --random-start; PGD also --step-size).")
           .param("batch_size", &Options::batch_size, "Images per forward pass.", cli::at_least(1))
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))

@@ -7,19 +7,28 @@ namespace advkfp::pgd_train {
 const cli::Spec<Options>& spec() {
   static const auto s =
       cli::Spec<Options>("pgd-train",
-                         "Fine-tune a model with Madry PGD adversarial training and keep the epoch "
-                         "with the best robust accuracy on a held-out slice.")
+                         "Adversarially train a model (Madry PGD, fast FGSM, free or TRADES), "
+                         "fine-tuning it or from scratch, and keep the weights with the best "
+                         "robust accuracy on a held-out slice.")
           .input("model", &Options::model, cli::types::kModel, "Model folder to start from.")
           .input("dataset", &Options::dataset, cli::types::kDataset, "Labelled training set.")
           .output("robust_model", &Options::robust_model, cli::types::kModel,
                   "Adversarially trained model folder.")
           .output("metrics", &Options::metrics, cli::types::kMetrics,
                   "Settings and per-epoch history (loss, held-out clean and PGD accuracy).")
+          .param("method", &Options::method,
+                 "madry: PGD examples (steps, step_size) for a share of each batch; fast: FGSM "
+                 "from a uniform random start with step fast_step_factor * epsilon; free: each "
+                 "batch replayed free_replays times, the perturbation carried across replays and "
+                 "batches; trades: CE(clean) + trades_beta * KL(clean || adversarial), PGD on the "
+                 "KL.",
+                 {"madry", "fast", "free", "trades"})
           .param("epsilon", &Options::epsilon, "L-inf budget of the training attack.",
                  cli::in_range(0, 1, true, false))
           .param("step_size", &Options::step_size, "PGD step; 0 uses 2.5 * epsilon / steps.",
                  cli::in_range(0, 1))
-          .param("steps", &Options::steps, "PGD iterations per batch.", cli::at_least(1))
+          .param("steps", &Options::steps, "PGD iterations per batch (madry, trades).",
+                 cli::at_least(1))
           .param("random_start", &Options::random_start, "Start PGD at a random point of the ball.")
           .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
           .param("batch_size", &Options::batch_size, "Images per optimisation step.",
@@ -27,21 +36,51 @@ const cli::Spec<Options>& spec() {
           .param("learning_rate", &Options::learning_rate, "Adam learning rate (the paper fine-tunes at 1e-4, which recovers "
                  "much less in a few epochs).",
                  cli::in_range(0, 10, true, true))
+          .param("lr_schedule", &Options::lr_schedule,
+                 "step: StepLR (lr_step, lr_gamma); one-cycle: linear up to learning_rate at 40% "
+                 "of the batches, then down to 0; auto: one-cycle for fast, step otherwise.",
+                 {"auto", "step", "one-cycle"})
           .param("lr_step", &Options::lr_step, "StepLR: epochs between learning-rate decays.",
                  cli::at_least(1))
           .param("lr_gamma", &Options::lr_gamma, "StepLR: decay factor.",
                  cli::in_range(0, 1, true, false))
           .param("adversarial_fraction", &Options::adversarial_fraction,
                  "Share of each batch replaced by PGD examples (1: Madry, adversarial only; the "
-                 "default 0.5 keeps clean accuracy far higher at equal robustness).",
+                 "default 0.5 keeps clean accuracy far higher at equal robustness); madry and "
+                 "fast.",
                  cli::in_range(0, 1))
+          .param("fast_step_factor", &Options::fast_step_factor,
+                 "fast: the FGSM step as a multiple of epsilon.", cli::in_range(0, 10, true, false))
+          .param("free_replays", &Options::free_replays, "free: replays of each batch.",
+                 cli::at_least(1))
+          .param("trades_beta", &Options::trades_beta, "trades: weight of the KL term.",
+                 cli::in_range(0, 1000))
+          .param("ramp_epochs", &Options::ramp_epochs,
+                 "Raise the training budget linearly from 0 to epsilon over this many epochs "
+                 "(0: full budget from the start).",
+                 cli::at_least(0))
+          .param("from_scratch", &Options::from_scratch,
+                 "Train fresh weights (drawn from the seed) of the model's architecture instead "
+                 "of fine-tuning its weights.")
           .param("validation_size", &Options::validation_size,
                  "Images held out from the end of the set for the per-epoch robust check.",
                  cli::at_least(0))
           .param("validation_steps", &Options::validation_steps,
-                 "PGD iterations of the per-epoch robust check.", cli::at_least(1))
+                 "PGD iterations of the held-out robust check.", cli::at_least(1))
           .param("keep_best", &Options::keep_best,
-                 "Keep the epoch (0 = the starting model) with the best held-out PGD accuracy.")
+                 "Keep the weights of the check (the starting model's included) with the best "
+                 "held-out PGD accuracy.")
+          .param("collapse_drop", &Options::collapse_drop,
+                 "Stop and keep the best weights when a check's robust accuracy falls this far "
+                 "below the best (catastrophic overfitting); 0 never stops.",
+                 cli::in_range(0, 1))
+          .param("target_robust_accuracy", &Options::target_robust_accuracy,
+                 "Stop once the held-out robust accuracy reaches this (0: train all epochs); the "
+                 "wall time to it is in the metrics.",
+                 cli::in_range(0, 1))
+          .param("check_every", &Options::check_every,
+                 "Also run the held-out check every N batches (0: after each epoch only).",
+                 cli::at_least(0))
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))
           .common();

@@ -132,11 +132,16 @@ Curve curve(const std::optional<Json>& m, const std::string& what) {
   return out;
 }
 
-// "PGD-20" or "FGSM" from an evaluate metrics' (or an attacked set's) attack settings.
+// "PGD-20", "APGD-CE-100" or "FGSM" from an evaluate metrics' (or an attacked set's) attack
+// settings.
 std::string attack_name(const Json& m) {
   const Json& a = member(m, "attack");
   if (!a.is_object()) return "no attack";
-  return a.value("method", "?") == "pgd" ? "PGD-" + std::to_string(a.value("steps", 0)) : "FGSM";
+  const std::string method = a.value("method", "?");
+  const std::string steps = std::to_string(a.value("steps", 0));
+  if (method == "pgd") return "PGD-" + steps;
+  if (method == "apgd") return "APGD-CE-" + steps;
+  return "FGSM";
 }
 
 // "PGD-20 (eps 0.15)".
@@ -243,7 +248,8 @@ Rendered render(const Inputs& in) {
       {&in.final_clean, "final_clean_metrics"},
       {&in.final_fgsm, "final_fgsm_metrics"},
       {&in.final_transfer, "final_transfer_metrics"},
-      {&in.final_pgd, "final_pgd_metrics"}};
+      {&in.final_pgd, "final_pgd_metrics"},
+      {&in.final_apgd, "final_apgd_metrics"}};
   std::string final_sha;
   for (const auto& [m, what] : finals) {
     if (!*m) continue;
@@ -269,6 +275,13 @@ Rendered render(const Inputs& in) {
   const double final_transfer = acc_or_nan(in.final_transfer, "final_transfer_metrics");
   const double final_pgd = acc_or_nan(in.final_pgd, "final_pgd_metrics");
   const std::string pgd_label = in.final_pgd ? attack_label(*in.final_pgd) : "PGD";
+  const double final_apgd = acc_or_nan(in.final_apgd, "final_apgd_metrics");
+  const std::string apgd_label = in.final_apgd ? attack_label(*in.final_apgd) : "APGD-CE";
+  // Robust accuracy: the lowest accuracy under the attacks run on the final model.
+  double robust = kNaN;
+  for (const double a : {final_fgsm, final_transfer, final_pgd, final_apgd}) {
+    if (!std::isnan(a) && (std::isnan(robust) || a < robust)) robust = a;
+  }
 
   std::string outcome;
   if (degraded) {
@@ -309,8 +322,9 @@ Rendered render(const Inputs& in) {
 
   const Curve before_curve = curve(in.clean, "clean_metrics");
   const Curve final_curve = curve(in.final_pgd, "final_pgd_metrics");
+  const Curve final_apgd_curve = curve(in.final_apgd, "final_apgd_metrics");
   std::set<double> eps_set;
-  for (const Curve* c : {&before_curve, &final_curve}) {
+  for (const Curve* c : {&before_curve, &final_curve, &final_apgd_curve}) {
     for (const auto& [attack, points] : *c) {
       for (const auto& [eps, acc] : points) eps_set.insert(eps);
     }
@@ -335,6 +349,7 @@ Rendered render(const Inputs& in) {
   if (retrained) {  // a kept model's curves are the original's
     add_series(final_curve, "fgsm", "defended, FGSM", "#9fd8a8");
     add_series(final_curve, "pgd", "defended, PGD", kFinalColor);
+    add_series(final_apgd_curve, "apgd", "defended, APGD-CE", "#1b5e20");
   }
 
   // --- HTML.
@@ -356,6 +371,8 @@ Rendered render(const Inputs& in) {
     row(fin, "white-box " + (in.final_fgsm ? attack_label(*in.final_fgsm) : "FGSM"), final_fgsm);
     row(fin, "transfer: the FGSM set crafted on the original", final_transfer);
     row(fin, "white-box " + pgd_label, final_pgd);
+    if (in.final_apgd) row(fin, "white-box " + apgd_label, final_apgd);
+    if (in.final_apgd) row(fin, "robust accuracy: the lowest under the attacks above", robust);
   }
   h << "</table>\n<div class=\"charts\">\n" << evolution_svg << bars_svg << "</div>\n";
   h << "<p class=\"note\">White-box: the attack is crafted on the model it is evaluated on. "
@@ -418,6 +435,9 @@ Rendered render(const Inputs& in) {
               "defence training", 1, settings);
     }
     if (in.final_pgd) flatten(member(*in.final_pgd, "attack"), "final PGD evaluation", 1, settings);
+    if (in.final_apgd) {
+      flatten(member(*in.final_apgd, "attack"), "final APGD-CE evaluation", 1, settings);
+    }
   }
   flatten(member(member(in.clean, "dataset"), "provenance"), "test set", 1, settings);
   h << html_table(settings) << "</body>\n</html>\n";
@@ -433,6 +453,11 @@ Rendered render(const Inputs& in) {
        << "| " << fin << " | white-box FGSM | " << pct(final_fgsm) << " |\n"
        << "| " << fin << " | transfer FGSM | " << pct(final_transfer) << " |\n"
        << "| " << fin << " | white-box " << pgd_label << " | " << pct(final_pgd) << " |\n";
+    if (in.final_apgd) {
+      md << "| " << fin << " | white-box " << apgd_label << " | " << pct(final_apgd) << " |\n"
+         << "| " << fin << " | robust (lowest under the attacks above) | " << pct(robust)
+         << " |\n";
+    }
   }
   if (!sweep.empty()) {
     md << "\n| eps |";
@@ -468,6 +493,7 @@ void run(const Options& o) {
   in.final_fgsm = read_optional(o.final_fgsm_metrics, "final_fgsm_metrics");
   in.final_transfer = read_optional(o.final_transfer_metrics, "final_transfer_metrics");
   in.final_pgd = read_optional(o.final_pgd_metrics, "final_pgd_metrics");
+  in.final_apgd = read_optional(o.final_apgd_metrics, "final_apgd_metrics");
   const Rendered r = render(in);
   io::write_atomically(o.report, r.html, "report");
   io::write_atomically(o.summary, r.markdown, "summary");

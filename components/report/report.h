@@ -13,7 +13,7 @@ namespace advkfp::report {
 struct Options : cli::CommonOptions {
   std::filesystem::path clean_metrics, attacked_metrics, detection_report;
   std::filesystem::path final_clean_metrics, final_fgsm_metrics, final_transfer_metrics,
-      final_pgd_metrics;
+      final_pgd_metrics, final_apgd_metrics;
   std::filesystem::path report, summary;
   std::string title = "Adversarial robustness report";
 };
@@ -27,7 +27,7 @@ const cli::Spec<Options>& tool();
 struct Inputs {
   std::string title;
   nlohmann::json clean, attacked, detection;
-  std::optional<nlohmann::json> final_clean, final_fgsm, final_transfer, final_pgd;
+  std::optional<nlohmann::json> final_clean, final_fgsm, final_transfer, final_pgd, final_apgd;
 };
 
 struct Rendered {

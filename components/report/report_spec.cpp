@@ -25,6 +25,9 @@ const cli::Spec<Options>& spec() {
                  "... on the FGSM set crafted on the original model.", true)
           .input("final_pgd_metrics", &Options::final_pgd_metrics, cli::types::kMetrics,
                  "... under white-box PGD (with its eps sweep).", true)
+          .input("final_apgd_metrics", &Options::final_apgd_metrics, cli::types::kMetrics,
+                 "... under white-box APGD-CE; the robust accuracy reported is the lowest "
+                 "accuracy under the attacks given.", true)
           .output("report", &Options::report, cli::types::kHtml,
                   "Self-contained HTML page (no scripts, no network), shown by the KFP UI.")
           .output("summary", &Options::summary, cli::types::kMarkdown, "Markdown summary table.")

@@ -1,4 +1,4 @@
-// FGSM and PGD as pure functions of (model, inputs, labels, config).
+// FGSM, PGD and APGD-CE as pure functions of (model, inputs, labels, config).
 #include "attacks/attacks.h"
 
 #include <ATen/Parallel.h>
@@ -17,13 +17,23 @@ namespace F = torch::nn::functional;
 Method parse_method(const std::string& name) {
   if (name == "fgsm") return Method::kFgsm;
   if (name == "pgd") return Method::kPgd;
-  throw UsageError(advkfp::describe("attack", "unknown method '" + name + "' (use fgsm or pgd)"));
+  if (name == "apgd") return Method::kApgd;
+  throw UsageError(
+      advkfp::describe("attack", "unknown method '" + name + "' (use fgsm, pgd or apgd)"));
 }
 
-std::string method_name(Method m) { return m == Method::kFgsm ? "fgsm" : "pgd"; }
+std::string method_name(Method m) {
+  switch (m) {
+    case Method::kFgsm: return "fgsm";
+    case Method::kPgd: return "pgd";
+    case Method::kApgd: return "apgd";
+  }
+  return "?";
+}
 
 double AttackConfig::effective_step() const {
   if (method == Method::kFgsm) return epsilon;
+  if (method == Method::kApgd) return 2.0 * epsilon;  // the initial step; it adapts per image
   return step_size > 0 ? step_size : 2.5 * epsilon / static_cast<double>(steps);
 }
 
@@ -31,7 +41,7 @@ void AttackConfig::validate() const {
   if (!(epsilon > 0.0 && epsilon <= 1.0)) {
     throw UsageError(advkfp::describe("epsilon", std::to_string(epsilon) + " is outside (0, 1]"));
   }
-  if (method == Method::kPgd) {
+  if (method != Method::kFgsm) {
     if (steps < 1) throw UsageError(advkfp::describe("steps", std::to_string(steps) + " must be >= 1"));
     if (!(step_size >= 0.0 && step_size <= 1.0) || !std::isfinite(step_size)) {
       throw UsageError(advkfp::describe("step_size", std::to_string(step_size) + " is outside [0, 1]"));
@@ -46,6 +56,9 @@ std::string AttackConfig::describe() const {
   std::ostringstream os;
   if (method == Method::kFgsm) {
     os << "FGSM eps=" << epsilon;
+  } else if (method == Method::kApgd) {
+    os << "APGD-CE-" << steps << " eps=" << epsilon << " restarts=" << restarts
+       << (random_start ? " random-start" : "");
   } else {
     os << "PGD-" << steps << " eps=" << epsilon << " step=" << effective_step()
        << " restarts=" << restarts << (random_start ? " random-start" : "");
@@ -144,6 +157,7 @@ namespace {
 torch::Tensor robust_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
                            const torch::Tensor& correct, const AttackConfig& config,
                            at::Generator& gen) {
+  if (config.method == Method::kApgd) return apgd(net, x, y, correct, config, gen);
   model::FrozenParameters frozen(net);
   const auto x0 = x.detach().contiguous();
   auto out = x0.clone();
@@ -242,9 +256,151 @@ torch::Tensor robust_batch(model::Classifier& net, const torch::Tensor& x, const
 
 }  // namespace
 
+torch::Tensor kl_to_logits(const torch::Tensor& p, const torch::Tensor& logits) {
+  return (torch::xlogy(p, p) - p * F::log_softmax(logits, 1)).sum(1);
+}
+
+torch::Tensor pgd_kl(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& p_clean,
+                     const AttackConfig& config, at::Generator& gen) {
+  model::FrozenParameters frozen(net);
+  const double eps = config.epsilon;
+  const double alpha = config.effective_step();
+  const auto x0 = x.detach().contiguous();
+  const auto p = p_clean.detach();
+  auto xa = (x0 + 0.001 * torch::empty_like(x0).normal_(0.0, 1.0, gen)).clamp_(0.0, 1.0);
+  for (int64_t s = 0; s < config.steps; ++s) {
+    auto xg = xa.detach().requires_grad_(true);
+    auto kl = kl_to_logits(p, net.forward(xg)).sum();
+    step_and_project(xa, torch::autograd::grad({kl}, {xg})[0], x0, alpha, eps);
+  }
+  return xa;
+}
+
+std::vector<int64_t> apgd_checkpoints(int64_t steps) {
+  // The reference code's integer rounding: the first window int(0.22 N) steps, each next one
+  // int(0.03 N) shorter, never shorter than int(0.06 N); every length at least 1.
+  const auto part = [steps](double f) {
+    return std::max<int64_t>(static_cast<int64_t>(f * static_cast<double>(steps)), 1);
+  };
+  const int64_t decrease = part(0.03), shortest = part(0.06);
+  std::vector<int64_t> out;
+  for (int64_t window = part(0.22), at = window; at <= steps;
+       window = std::max(window - decrease, shortest), at += window) {
+    out.push_back(at);
+  }
+  return out;
+}
+
+torch::Tensor apgd(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
+                   const torch::Tensor& active, const AttackConfig& config, at::Generator& gen) {
+  model::FrozenParameters frozen(net);
+  const double eps = config.epsilon;
+  const auto x0_all = x.detach().contiguous();
+  auto out = x0_all.clone();
+  const int64_t n = x0_all.size(0);
+  const auto checkpoints = apgd_checkpoints(config.steps);
+  auto done = active.logical_not();
+  auto kept_loss = torch::full({n}, -std::numeric_limits<float>::infinity());
+  const auto project = [eps](const torch::Tensor& v, const torch::Tensor& x0) {
+    return torch::minimum(torch::maximum(v, x0 - eps), x0 + eps).clamp_(0.0, 1.0);
+  };
+  const auto expand = [](const torch::Tensor& rowwise) { return rowwise.view({-1, 1, 1, 1}); };
+  for (int64_t r = 0; r < config.restarts; ++r) {
+    torch::Tensor noise;  // drawn for the whole batch, as pgd() draws it
+    if (config.random_start) noise = torch::empty_like(x0_all).uniform_(-eps, eps, gen);
+    auto rows = done.logical_not().nonzero().flatten();
+    if (rows.numel() == 0) continue;
+    auto x0 = x0_all.index_select(0, rows);
+    auto ys = y.index_select(0, rows);
+    auto xa = x0.clone();
+    if (config.random_start) xa.add_(noise.index_select(0, rows)).clamp_(0.0, 1.0);
+    torch::Tensor loss, grad, fooled;
+    const auto evaluate_at = [&]() {
+      auto xg = xa.detach().requires_grad_(true);
+      auto logits = net.forward(xg);
+      loss = per_sample_loss(logits, ys);
+      grad = torch::autograd::grad({loss.sum()}, {xg})[0];
+      loss = loss.detach();
+      fooled = logits.argmax(1).ne(ys);
+    };
+    evaluate_at();
+    auto x_best = xa.clone(), grad_best = grad.clone(), loss_best = loss.clone();
+    auto x_old = xa.clone();
+    auto step = torch::full({rows.size(0)}, 2.0 * eps);
+    auto loss_prev = loss.clone();
+    auto increases = torch::zeros({rows.size(0)}, torch::kInt64);
+    auto loss_best_at_check = loss_best.clone();
+    auto halved_at_check = torch::ones({rows.size(0)}, torch::kBool);
+    // Settles the rows fooled at the current iterate and drops them from every per-row tensor.
+    const auto settle_fooled = [&]() {
+      if (!fooled.any().item<bool>()) return;
+      const auto js = fooled.nonzero().flatten();
+      const auto* j = js.data_ptr<int64_t>();
+      const auto* row = rows.data_ptr<int64_t>();
+      for (int64_t i = 0; i < js.size(0); ++i) out[row[j[i]]].copy_(xa[j[i]]);
+      done.index_fill_(0, rows.index_select(0, js), true);
+      const auto keep = fooled.logical_not().nonzero().flatten();
+      for (torch::Tensor* t : {&rows, &x0, &ys, &xa, &loss, &grad, &fooled, &x_best, &grad_best,
+                               &loss_best, &x_old, &step, &loss_prev, &increases,
+                               &loss_best_at_check, &halved_at_check}) {
+        *t = t->index_select(0, keep);
+      }
+    };
+    settle_fooled();
+    size_t next_check = 0;
+    for (int64_t i = 0; i < config.steps && rows.numel() > 0; ++i) {
+      {
+        torch::NoGradGuard no_grad;
+        const auto momentum = xa - x_old;
+        x_old = xa;
+        const double a = i > 0 ? 0.75 : 1.0;  // no momentum on the first step
+        const auto z = project(xa + expand(step) * grad.sign(), x0);
+        xa = project(xa + (z - xa) * a + momentum * (1.0 - a), x0).contiguous();
+      }
+      evaluate_at();
+      settle_fooled();
+      if (rows.numel() == 0) break;
+      increases += loss.gt(loss_prev).to(torch::kInt64);
+      loss_prev = loss;
+      const auto better = loss.gt(loss_best);
+      x_best = torch::where(expand(better), xa, x_best);
+      grad_best = torch::where(expand(better), grad, grad_best);
+      loss_best = torch::where(better, loss, loss_best);
+      if (next_check < checkpoints.size() && i + 1 == checkpoints[next_check]) {
+        const int64_t window =
+            checkpoints[next_check] - (next_check > 0 ? checkpoints[next_check - 1] : 0);
+        // Condition 1: at most 75% of the window's steps raised the loss. Condition 2: the step
+        // was not halved at the previous checkpoint and the best loss has not improved since.
+        const auto oscillates = increases.to(torch::kDouble).le(0.75 * static_cast<double>(window));
+        const auto stalled = halved_at_check.logical_not() & loss_best_at_check.ge(loss_best);
+        const auto halve = oscillates | stalled;
+        halved_at_check = halve;
+        loss_best_at_check = loss_best.clone();
+        step = torch::where(halve, step * 0.5, step);
+        xa = torch::where(expand(halve), x_best, xa).contiguous();
+        grad = torch::where(expand(halve), grad_best, grad);
+        increases.zero_();
+        ++next_check;
+      }
+    }
+    if (rows.numel() == 0) continue;
+    // Rows never fooled: keep this restart's best point where its loss beats earlier restarts'.
+    const auto take = loss_best.gt(kept_loss.index_select(0, rows));
+    const auto js = take.nonzero().flatten();
+    const auto* j = js.data_ptr<int64_t>();
+    const auto* row = rows.data_ptr<int64_t>();
+    for (int64_t i = 0; i < js.size(0); ++i) out[row[j[i]]].copy_(x_best[j[i]]);
+    kept_loss.index_put_({rows.index_select(0, js)}, loss_best.index_select(0, js));
+  }
+  return out;
+}
+
 torch::Tensor attack_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
                            const AttackConfig& config, at::Generator& gen) {
   if (config.method == Method::kFgsm) return fgsm(net, x, y, config.epsilon);
+  if (config.method == Method::kApgd) {
+    return apgd(net, x, y, torch::ones({x.size(0)}, torch::kBool), config, gen);
+  }
   return pgd(net, x, y, config, gen);
 }
 
@@ -313,7 +469,13 @@ torch::Tensor robust_attack_all(model::Classifier& net, const torch::Tensor& ima
 
 nlohmann::json to_json(const AttackConfig& c) {
   nlohmann::json j = {{"method", method_name(c.method)}, {"epsilon", c.epsilon}};
-  if (c.method == Method::kPgd) {
+  if (c.method == Method::kApgd) {
+    j["steps"] = c.steps;
+    j["random_start"] = c.random_start;
+    j["restarts"] = c.restarts;
+    j["momentum"] = 0.75;
+    j["initial_step_size"] = c.effective_step();
+  } else if (c.method == Method::kPgd) {
     j["step_size"] = c.effective_step();
     j["steps"] = c.steps;
     j["random_start"] = c.random_start;

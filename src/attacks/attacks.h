@@ -1,18 +1,20 @@
-// L-infinity evasion attacks on [0,1] images: FGSM and PGD (with random start and restarts).
+// L-infinity evasion attacks on [0,1] images: FGSM, PGD (with random start and restarts) and
+// APGD-CE (Croce and Hein, ICML 2020).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "model/classifier.h"
 
 namespace advkfp::attacks {
 
-enum class Method { kFgsm, kPgd };
+enum class Method { kFgsm, kPgd, kApgd };
 
-/// Parses "fgsm" or "pgd". Throws advkfp::UsageError otherwise.
+/// Parses "fgsm", "pgd" or "apgd". Throws advkfp::UsageError otherwise.
 Method parse_method(const std::string& name);
 std::string method_name(Method m);
 
@@ -20,9 +22,10 @@ struct AttackConfig {
   Method method = Method::kFgsm;
   double epsilon = 0.15;    ///< L-inf budget in pixel units, 0 < eps <= 1
   double step_size = 0.0;   ///< PGD step alpha; 0 means the common rule 2.5 * eps / steps
-  int64_t steps = 10;       ///< PGD iterations (>= 1)
-  bool random_start = true; ///< PGD: start from clamp(x + U(-eps, eps), 0, 1)
-  int64_t restarts = 1;     ///< PGD: independent runs; per sample the successful or highest-loss one
+                            ///< (APGD: ignored, its step starts at 2 eps and adapts)
+  int64_t steps = 10;       ///< PGD / APGD iterations (>= 1)
+  bool random_start = true; ///< PGD, APGD: start from clamp(x + U(-eps, eps), 0, 1)
+  int64_t restarts = 1;     ///< PGD, APGD: independent runs; per sample the successful or highest-loss one
 
   /// The step actually used (applies the 2.5 * eps / steps rule when step_size is 0).
   double effective_step() const;
@@ -44,7 +47,35 @@ torch::Tensor fgsm(model::Classifier& net, const torch::Tensor& x, const torch::
 torch::Tensor pgd(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
                   const AttackConfig& config, at::Generator& gen);
 
-/// Dispatches to fgsm() or pgd().
+/// PGD that maximises KL(p_clean || softmax(f(x'))) instead of the cross-entropy: the inner
+/// maximisation of TRADES (Zhang et al., ICML 2019). `p_clean` (float [N,K]) is the model's
+/// softmax on the clean batch, held fixed. Starts at clamp(x + 0.001 * N(0, 1), 0, 1) drawn from
+/// `gen` (as the TRADES reference code does), then `config.steps` steps of size
+/// effective_step() with PGD's projection. The caller puts the model in eval mode.
+torch::Tensor pgd_kl(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& p_clean,
+                     const AttackConfig& config, at::Generator& gen);
+
+/// The KL divergence sum_k p_k (log p_k - log_softmax(logits)_k) per row (float [N]).
+torch::Tensor kl_to_logits(const torch::Tensor& p, const torch::Tensor& logits);
+
+/// APGD-CE on one batch (Croce and Hein, "Reliable evaluation of adversarial robustness with an
+/// ensemble of diverse parameter-free attacks", ICML 2020, Algorithm 1, as in the AutoAttack
+/// reference code): rows where `active` (bool [N]) is false keep the clean input; the others are
+/// attacked with the per-image cross-entropy. Step size 2 eps at first, momentum 0.75; at the
+/// checkpoints w_j = ceil(p_j N) with p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} -
+/// 0.03, 0.06), an image's step is halved and it restarts from its best point when fewer than 75%
+/// of the steps since the last checkpoint raised its loss, or when its step was not halved there
+/// and its best loss did not improve since. An image the model misclassifies at an iterate keeps
+/// that iterate and is no longer attacked; one never fooled gets its highest-loss point (over
+/// restarts too). Random starts come from `gen`.
+torch::Tensor apgd(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
+                   const torch::Tensor& active, const AttackConfig& config, at::Generator& gen);
+
+/// The APGD checkpoints for `steps` iterations: the iterations (1-based counts of steps done)
+/// after which the step-size conditions are checked.
+std::vector<int64_t> apgd_checkpoints(int64_t steps);
+
+/// Dispatches to fgsm(), pgd() or apgd() (every row attacked).
 torch::Tensor attack_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
                            const AttackConfig& config, at::Generator& gen);
 

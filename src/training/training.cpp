@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <iomanip>
+#include <utility>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -35,11 +36,96 @@ void AdversarialConfig::validate() const {
     throw UsageError(describe("adversarial_fraction",
                               std::to_string(adversarial_fraction) + " is outside [0, 1]"));
   }
+  if (!(fast_step_factor > 0 && fast_step_factor <= 10)) {
+    throw UsageError(describe("fast_step_factor",
+                              std::to_string(fast_step_factor) + " is outside (0, 10]"));
+  }
+  if (free_replays < 1) {
+    throw UsageError(describe("free_replays", std::to_string(free_replays) + " must be >= 1"));
+  }
+  if (!(trades_beta >= 0 && trades_beta <= 1000)) {
+    throw UsageError(describe("trades_beta", std::to_string(trades_beta) + " is outside [0, 1000]"));
+  }
+  if (ramp_epochs < 0) {
+    throw UsageError(describe("ramp_epochs", std::to_string(ramp_epochs) + " must be >= 0"));
+  }
+  if (!(collapse_drop >= 0 && collapse_drop <= 1)) {
+    throw UsageError(describe("collapse_drop", std::to_string(collapse_drop) + " is outside [0, 1]"));
+  }
+  if (!(target_robust_accuracy >= 0 && target_robust_accuracy <= 1)) {
+    throw UsageError(describe("target_robust_accuracy",
+                              std::to_string(target_robust_accuracy) + " is outside [0, 1]"));
+  }
+  if (check_every < 0) {
+    throw UsageError(describe("check_every", std::to_string(check_every) + " must be >= 0"));
+  }
+}
+
+AdversarialMethod parse_adversarial_method(const std::string& name) {
+  if (name == "madry") return AdversarialMethod::kMadry;
+  if (name == "fast") return AdversarialMethod::kFast;
+  if (name == "free") return AdversarialMethod::kFree;
+  if (name == "trades") return AdversarialMethod::kTrades;
+  throw UsageError(
+      describe("method", "unknown method '" + name + "' (use madry, fast, free or trades)"));
+}
+
+std::string adversarial_method_name(AdversarialMethod m) {
+  switch (m) {
+    case AdversarialMethod::kMadry: return "madry";
+    case AdversarialMethod::kFast: return "fast";
+    case AdversarialMethod::kFree: return "free";
+    case AdversarialMethod::kTrades: return "trades";
+  }
+  return "?";
+}
+
+LrSchedule parse_lr_schedule(const std::string& name) {
+  if (name == "step") return LrSchedule::kStep;
+  if (name == "one-cycle") return LrSchedule::kOneCycle;
+  throw UsageError(describe("lr_schedule", "unknown schedule '" + name + "' (use step or one-cycle)"));
+}
+
+std::string lr_schedule_name(LrSchedule s) { return s == LrSchedule::kStep ? "step" : "one-cycle"; }
+
+double learning_rate_at(const TrainConfig& cfg, LrSchedule schedule, int64_t epoch, int64_t batch,
+                        int64_t batches) {
+  if (schedule == LrSchedule::kStep) {
+    return cfg.learning_rate *
+           std::pow(cfg.lr_gamma, static_cast<double>((epoch - 1) / cfg.lr_step));
+  }
+  // One cycle over all batches, at the middle of each batch: never exactly 0.
+  const double total = static_cast<double>(std::max<int64_t>(cfg.epochs * batches, 1));
+  const double p = (static_cast<double>((epoch - 1) * batches + batch) + 0.5) / total;
+  const double peak = 0.4;
+  return cfg.learning_rate * (p <= peak ? p / peak : std::max(0.0, (1.0 - p) / (1.0 - peak)));
+}
+
+double ramped_epsilon(double eps, int64_t ramp_epochs, int64_t t, int64_t batches) {
+  if (ramp_epochs <= 0) return eps;
+  const double ramp = static_cast<double>(ramp_epochs * batches);
+  return eps * std::min(1.0, static_cast<double>(t + 1) / ramp);
+}
+
+torch::Tensor trades_loss(const torch::Tensor& clean_logits, const torch::Tensor& adv_logits,
+                          const torch::Tensor& y, double beta) {
+  const auto p_clean = F::softmax(clean_logits, 1);
+  return F::cross_entropy(clean_logits, y) +
+         beta * attacks::kl_to_logits(p_clean, adv_logits).mean();
 }
 
 namespace {
 
-using BatchFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& y)>;
+// What one optimisation step trained on: its loss (a scalar) and the logits whose accuracy the
+// epoch reports.
+struct StepResult {
+  torch::Tensor loss, logits;
+};
+// One training step on batch (x, y); `t` is the batch's global index (0-based, over all epochs).
+using StepFn =
+    std::function<StepResult(const torch::Tensor& x, const torch::Tensor& y, int64_t t)>;
+// Called after batch `b` (0-based) of an epoch; returns true to end training there.
+using AfterBatchFn = std::function<bool(int64_t b)>;
 
 void set_learning_rate(torch::optim::Adam& opt, double lr) {
   for (auto& group : opt.param_groups()) {
@@ -47,47 +133,52 @@ void set_learning_rate(torch::optim::Adam& opt, double lr) {
   }
 }
 
-// One epoch of shuffled mini-batches. `prepare` turns a clean batch into what is trained on (the
-// identity for clean training); it runs with the model in whatever mode it leaves it, so the loop
-// switches back to train mode before each update.
+// The plain step: cross-entropy on (x, y), in train mode.
+StepResult cross_entropy_step(model::Classifier& net, torch::optim::Adam& opt,
+                              const torch::Tensor& x, const torch::Tensor& y) {
+  net.train();
+  opt.zero_grad();
+  auto logits = net.forward(x);
+  auto loss = F::cross_entropy(logits, y);
+  loss.backward();
+  opt.step();
+  return {loss.detach(), logits.detach()};
+}
+
+// One epoch of shuffled mini-batches; `step` trains on each, `after_batch` may end it early.
 EpochRecord run_epoch(model::Classifier& net, torch::optim::Adam& opt, const data::Dataset& train,
-                      const TrainConfig& cfg, int64_t epoch, at::Generator& gen,
-                      const BatchFn& prepare) {
-  const double lr =
-      cfg.learning_rate * std::pow(cfg.lr_gamma, static_cast<double>((epoch - 1) / cfg.lr_step));
-  set_learning_rate(opt, lr);
+                      const TrainConfig& cfg, LrSchedule schedule, int64_t epoch,
+                      at::Generator& gen, const StepFn& step, const AfterBatchFn& after_batch) {
   const int64_t n = train.size();
   auto perm = torch::randperm(n, gen, torch::kInt64);
   const int64_t batches = (n + cfg.batch_size - 1) / cfg.batch_size;
   log::Progress progress("epoch " + std::to_string(epoch), batches, cfg.batch_size, cfg.log_every);
-  double loss_sum = 0;
+  double loss_sum = 0, lr_max = 0;
   int64_t correct = 0, seen = 0;
   for (int64_t b = 0; b < batches; ++b) {
+    const double lr = learning_rate_at(cfg, schedule, epoch, b, batches);
+    lr_max = std::max(lr_max, lr);
+    set_learning_rate(opt, lr);
     auto idx = perm.slice(0, b * cfg.batch_size, std::min(n, (b + 1) * cfg.batch_size));
     auto x = train.images.index_select(0, idx);
     auto y = train.labels.index_select(0, idx);
-    if (prepare) x = prepare(x, y);
-    net.train();
-    opt.zero_grad();
-    auto logits = net.forward(x);
-    auto loss = F::cross_entropy(logits, y);
-    loss.backward();
-    opt.step();
-    const double l = loss.item<double>();
+    const auto result = step(x, y, (epoch - 1) * batches + b);
+    const double l = result.loss.item<double>();
     if (!std::isfinite(l)) {
       throw Error(describe("training", "loss became " + std::to_string(l) + " in epoch " +
                                            std::to_string(epoch) + " (learning rate too high?)"));
     }
     loss_sum += l * static_cast<double>(idx.size(0));
-    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    correct += result.logits.argmax(1).eq(y).sum().item<int64_t>();
     seen += idx.size(0);
     std::ostringstream extra;
     extra << "loss " << std::fixed << std::setprecision(4) << loss_sum / seen;
     progress.step(extra.str());
+    if (after_batch && after_batch(b)) break;
   }
   EpochRecord r;
   r.epoch = epoch;
-  r.learning_rate = lr;
+  r.learning_rate = lr_max;
   r.train_loss = seen ? loss_sum / seen : 0;
   r.train_accuracy = seen ? static_cast<double>(correct) / seen : 0;
   r.seconds = progress.elapsed_seconds();
@@ -100,6 +191,10 @@ void require_labels(const data::Dataset& ds, const std::string& what) {
   if (ds.size() == 0) throw Error(describe(what, "the dataset is empty"));
 }
 
+int64_t batches_per_epoch(const data::Dataset& train, const TrainConfig& cfg) {
+  return (train.size() + cfg.batch_size - 1) / cfg.batch_size;
+}
+
 }  // namespace
 
 std::vector<EpochRecord> train_clean(model::Classifier& net, const data::Dataset& train,
@@ -108,9 +203,13 @@ std::vector<EpochRecord> train_clean(model::Classifier& net, const data::Dataset
   require_labels(train, "dataset");
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(config.seed));
   torch::optim::Adam opt(net.parameters(), torch::optim::AdamOptions(config.learning_rate));
+  const StepFn step = [&](const torch::Tensor& x, const torch::Tensor& y, int64_t) {
+    return cross_entropy_step(net, opt, x, y);
+  };
   std::vector<EpochRecord> history;
   for (int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
-    history.push_back(run_epoch(net, opt, train, config, epoch, gen, nullptr));
+    history.push_back(
+        run_epoch(net, opt, train, config, LrSchedule::kStep, epoch, gen, step, nullptr));
     const auto& r = history.back();
     log::info("epoch ", epoch, "/", config.epochs, ": loss ", r.train_loss, ", train accuracy ",
               r.train_accuracy, ", ", static_cast<int64_t>(r.images_per_second), " img/s");
@@ -124,12 +223,26 @@ AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset&
                                     const AdversarialConfig& config) {
   config.validate();
   require_labels(train, "dataset");
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  const auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(config.train.seed));
   auto attack_gen = at::detail::createCPUGenerator(static_cast<uint64_t>(config.train.seed) + 1);
   torch::optim::Adam opt(net.parameters(), torch::optim::AdamOptions(config.train.learning_rate));
+  const int64_t batches = batches_per_epoch(train, config.train);
+  const double eps = config.attack.epsilon;
+  const auto eps_at = [&](int64_t t) { return ramped_epsilon(eps, config.ramp_epochs, t, batches); };
 
-  auto validate_epoch = [&](EpochRecord& r) {
-    if (validation.size() == 0) return;
+  // The held-out check: clean and under the validation attack, with the same random starts each
+  // time, so checks compare the weights and nothing else.
+  AdversarialResult result;
+  double check_seconds = 0, best_robust = -1;
+  std::vector<torch::Tensor> best = net.snapshot();
+  const bool checking = validation.size() > 0;
+  const auto check = [&](int64_t epoch, int64_t done) {
+    const auto t0 = Clock::now();
     const int64_t bs = 500;  // evaluate's default batch
     auto clean = metrics::evaluate(net, validation.images, validation.labels, bs);
     auto adv_images =
@@ -137,48 +250,183 @@ AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset&
                                    config.validation_attack, bs, config.train.seed + 2, 0,
                                    clean.predictions);
     auto robust = metrics::evaluate(net, adv_images, validation.labels, bs);
-    r.validation_accuracy = clean.accuracy;
-    r.validation_robust_accuracy = robust.accuracy;
-    log::info("epoch ", r.epoch, " validation: clean ", clean.accuracy, ", ",
-              config.validation_attack.describe(), " ", robust.accuracy);
+    check_seconds += since(t0);
+    CheckPoint c;
+    c.epoch = epoch;
+    c.batches = done;
+    c.seconds = since(started);
+    c.train_seconds = c.seconds - check_seconds;
+    c.epsilon = done > 0 ? eps_at(done - 1) : 0.0;
+    c.clean_accuracy = clean.accuracy;
+    c.robust_accuracy = robust.accuracy;
+    log::info("check after ", done, " batches (", static_cast<int64_t>(c.seconds), " s): clean ",
+              c.clean_accuracy, ", ", config.validation_attack.describe(), " ",
+              c.robust_accuracy);
+    // Keep-best, target and collapse: each check may end training.
+    result.curve.push_back(c);
+    const int64_t index = static_cast<int64_t>(result.curve.size()) - 1;
+    if (!config.keep_best || c.robust_accuracy > best_robust) {
+      if (config.keep_best) best = net.snapshot();
+      best_robust = std::max(best_robust, c.robust_accuracy);
+      result.best_check = index;
+      result.best_epoch = epoch;
+    }
+    bool stop = false;
+    if (config.target_robust_accuracy > 0 && !result.target_reached &&
+        c.robust_accuracy >= config.target_robust_accuracy) {
+      result.target_reached = c;
+      log::info("target robust accuracy ", config.target_robust_accuracy, " reached after ",
+                c.seconds, " s");
+      stop = true;
+    }
+    if (config.collapse_drop > 0 && c.robust_accuracy < best_robust - config.collapse_drop) {
+      result.collapse = c;
+      log::warn("robust accuracy collapsed to ", c.robust_accuracy, " (best ", best_robust,
+                "): stopping and keeping the best check");
+      stop = true;
+    }
+    return std::pair{c, stop};
   };
 
+  // The methods' training steps.
   const auto adv_count = [&](int64_t b) {
     return static_cast<int64_t>(std::llround(config.adversarial_fraction * static_cast<double>(b)));
   };
-  const BatchFn prepare = [&](const torch::Tensor& x, const torch::Tensor& y) {
+  // madry and fast: `attack` on the first round(fraction * B) images, cross-entropy on the batch.
+  const auto mixed_step = [&](const torch::Tensor& x, const torch::Tensor& y,
+                              const attacks::AttackConfig& attack) {
     const int64_t k = adv_count(x.size(0));
-    if (k == 0) return x;
+    if (k == 0) return cross_entropy_step(net, opt, x, y);
     net.eval();  // craft against the deployed behaviour of the current weights
-    auto adv = attacks::attack_batch(net, x.slice(0, 0, k), y.slice(0, 0, k), config.attack,
-                                     attack_gen);
-    if (k == x.size(0)) return adv;
-    return torch::cat({adv, x.slice(0, k)}, 0);
+    auto adv = attacks::attack_batch(net, x.slice(0, 0, k), y.slice(0, 0, k), attack, attack_gen);
+    return cross_entropy_step(net, opt, k == x.size(0) ? adv : torch::cat({adv, x.slice(0, k)}, 0),
+                              y);
   };
+  torch::Tensor free_delta;  // free: the perturbation carried from replay to replay, batch to batch
+  StepFn step;
+  switch (config.method) {
+    case AdversarialMethod::kMadry:
+      step = [&](const torch::Tensor& x, const torch::Tensor& y, int64_t t) {
+        auto attack = config.attack;
+        attack.epsilon = eps_at(t);
+        return mixed_step(x, y, attack);
+      };
+      break;
+    case AdversarialMethod::kFast:
+      step = [&](const torch::Tensor& x, const torch::Tensor& y, int64_t t) {
+        attacks::AttackConfig attack;  // one PGD step from a random start: FGSM with noise
+        attack.method = attacks::Method::kPgd;
+        attack.epsilon = eps_at(t);
+        attack.steps = 1;
+        attack.step_size = std::min(1.0, config.fast_step_factor * attack.epsilon);
+        attack.random_start = true;
+        return mixed_step(x, y, attack);
+      };
+      break;
+    case AdversarialMethod::kFree:
+      free_delta = torch::zeros({config.train.batch_size, train.images.size(1),
+                                 train.images.size(2), train.images.size(3)});
+      step = [&](const torch::Tensor& x, const torch::Tensor& y, int64_t t) {
+        const double e = eps_at(t);
+        auto delta = free_delta.slice(0, 0, x.size(0));
+        StepResult last;
+        net.train();
+        for (int64_t m = 0; m < config.free_replays; ++m) {
+          opt.zero_grad();
+          auto d = delta.clone().requires_grad_(true);
+          auto logits = net.forward((x + d).clamp(0.0, 1.0));
+          auto loss = F::cross_entropy(logits, y);
+          loss.backward();  // parameter and input gradients from one backward pass
+          opt.step();
+          {
+            torch::NoGradGuard no_grad;
+            delta.copy_((d.detach() + e * d.grad().sign()).clamp_(-e, e));
+          }
+          last = {loss.detach(), logits.detach()};
+        }
+        return last;
+      };
+      break;
+    case AdversarialMethod::kTrades:
+      step = [&](const torch::Tensor& x, const torch::Tensor& y, int64_t t) {
+        auto attack = config.attack;
+        attack.epsilon = eps_at(t);
+        net.eval();
+        torch::Tensor p_clean;
+        {
+          torch::NoGradGuard no_grad;
+          p_clean = F::softmax(net.forward(x), 1);
+        }
+        auto adv = attacks::pgd_kl(net, x, p_clean, attack, attack_gen);
+        net.train();
+        opt.zero_grad();
+        const int64_t b = x.size(0);
+        auto logits = net.forward(torch::cat({x, adv}, 0));  // one pass: the model has no batch norm
+        auto clean_logits = logits.slice(0, 0, b);
+        auto loss = trades_loss(clean_logits, logits.slice(0, b), y, config.trades_beta);
+        loss.backward();
+        opt.step();
+        return StepResult{loss.detach(), clean_logits.detach()};
+      };
+      break;
+  }
 
-  AdversarialResult result;
+  bool stop = false;
   EpochRecord start;
-  validate_epoch(start);
+  if (checking) {
+    const auto [c, s] = check(0, 0);
+    start.validation_accuracy = c.clean_accuracy;
+    start.validation_robust_accuracy = c.robust_accuracy;
+    stop = s;
+  }
   result.history.push_back(start);
-  std::vector<torch::Tensor> best = net.snapshot();
-  double best_robust = start.validation_robust_accuracy.value_or(-1.0);
-  for (int64_t epoch = 1; epoch <= config.train.epochs; ++epoch) {
-    auto r = run_epoch(net, opt, train, config.train, epoch, gen, prepare);
-    validate_epoch(r);
-    log::info("epoch ", epoch, "/", config.train.epochs, ": adversarial loss ", r.train_loss,
+  for (int64_t epoch = 1; epoch <= config.train.epochs && !stop; ++epoch) {
+    std::optional<CheckPoint> last_check;
+    const AfterBatchFn after_batch = [&](int64_t b) {
+      const int64_t done = (epoch - 1) * batches + b + 1;
+      if (!checking || config.check_every <= 0 || done % config.check_every != 0 ||
+          b + 1 == batches) {
+        return false;  // the epoch's own check follows its last batch
+      }
+      const auto [c, s] = check(epoch, done);
+      last_check = c;
+      stop = s;
+      return stop;
+    };
+    auto r = run_epoch(net, opt, train, config.train, config.lr_schedule, epoch, gen, step,
+                       after_batch);
+    if (checking && !stop) {
+      const int64_t done = (epoch - 1) * batches + batches;
+      const auto [c, s] = check(epoch, done);
+      last_check = c;
+      stop = s;
+    }
+    if (last_check) {
+      r.validation_accuracy = last_check->clean_accuracy;
+      r.validation_robust_accuracy = last_check->robust_accuracy;
+    }
+    log::info("epoch ", epoch, "/", config.train.epochs, ": ",
+              adversarial_method_name(config.method), " loss ", r.train_loss,
               ", accuracy on trained batches ", r.train_accuracy, ", ",
               static_cast<int64_t>(r.images_per_second), " img/s");
-    const double robust = r.validation_robust_accuracy.value_or(-1.0);
-    if (!config.keep_best || validation.size() == 0 || robust > best_robust) {
-      best_robust = robust;
-      result.best_epoch = epoch;
-      if (config.keep_best) best = net.snapshot();
-    }
+    if (!checking) result.best_epoch = epoch;
     result.history.push_back(r);
   }
-  if (config.keep_best && validation.size() > 0) net.restore(best);
+  result.stopped_early = stop;
+  if (config.keep_best && checking) net.restore(best);
+  result.seconds = since(started);
   net.eval();
   return result;
+}
+
+nlohmann::json to_json(const CheckPoint& c) {
+  return {{"epoch", c.epoch},
+          {"batches", c.batches},
+          {"seconds", c.seconds},
+          {"train_seconds", c.train_seconds},
+          {"epsilon", c.epsilon},
+          {"clean_accuracy", c.clean_accuracy},
+          {"robust_accuracy", c.robust_accuracy}};
 }
 
 nlohmann::json to_json(const EpochRecord& r) {

@@ -21,7 +21,7 @@ io::Json run_pipeline(const fs::path& root, bool defended, const std::vector<std
   std::vector<std::string> params = {
       "train_limit=1000",  "test_limit=200",        "epochs=1",          "pgd_epochs=1",
       "pgd_steps=2",       "pgd_validation_size=100", "eval_pgd_steps=2", "sweep_limit=50",
-      "reference_size=500", "threads=1",            "dataset_uri=" ADVKFP_FASHION_MNIST_DIR};
+      "eval_apgd_steps=2", "reference_size=500", "threads=1",            "dataset_uri=" ADVKFP_FASHION_MNIST_DIR};
   params.insert(params.end(), extra.begin(), extra.end());
   for (const auto& p : params) {
     args.push_back("--param");
@@ -97,6 +97,7 @@ TEST_CASE("label-free detection fires on the attacked stream; the defended model
     CHECK(metrics["metadata"]["accuracy"].is_number());
     const auto m = io::read_json(metrics["path"].get<std::string>(), "m");
     CHECK(m["model"]["parent"].is_object());
+    if (name == "evaluate-robust-apgd") CHECK(m["attack"]["method"] == "apgd");
     if (name == "evaluate-robust-pgd") {
       CHECK(metrics["metadata"]["attack_success_rate"].is_number());
       CHECK(m["robustness_curve"].size() == 14);  // 7 budgets x FGSM, PGD
@@ -107,6 +108,7 @@ TEST_CASE("label-free detection fires on the attacked stream; the defended model
   const std::string html = read_text(report_dir(dir / "run", true) / "report");
   CHECK_THAT(html, Catch::Contains("Degradation detected (unlabeled check), verdict attack"));
   CHECK_THAT(html, Catch::Contains("defended, PGD"));
+  CHECK_THAT(html, Catch::Contains("robust accuracy: the lowest under the attacks above"));
   CHECK_THAT(read_text(report_dir(dir / "run", true) / "summary"),
              Catch::Contains("| defended | clean |"));
 }

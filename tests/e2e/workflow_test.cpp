@@ -131,6 +131,36 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
   // The robust model records where it came from.
   const auto sidecar = io::read_json(dir / "robust" / "model.json", "m");
   CHECK(sidecar["parent"]["sha256"] == io::read_json(dir / "model" / "model.json", "m")["sha256"]);
+
+  // APGD-CE-100 beside PGD-20 on the defended model: at least as strong.
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("robust"), "--dataset", p("test"), "--attack", "pgd",
+                           "--steps", "20", "--epsilon", "0.1", "--limit", "250", "--metrics",
+                           p("r_pgd.json")});
+  ok(ADVKFP_EVALUATE_EXE, {"--model", p("robust"), "--dataset", p("test"), "--attack", "apgd",
+                           "--steps", "100", "--epsilon", "0.1", "--limit", "250", "--metrics",
+                           p("r_apgd.json")});
+  const auto apgd = io::read_json(dir / "r_apgd.json", "m");
+  CHECK(apgd["attack"]["method"] == "apgd");
+  CHECK(apgd["attack"]["steps"] == 100);
+  CHECK(apgd["accuracy"].get<double>() <= accuracy(dir / "r_pgd.json"));
+  CHECK(apgd["accuracy"].get<double>() < apgd["clean_accuracy"].get<double>());
+
+  // Fast adversarial training until a robust accuracy is reached: the curve and the time to it.
+  ok(ADVKFP_PGD_TRAIN_EXE, {"--model", p("model"), "--dataset", p("train"), "--robust-model",
+                            p("fast"), "--metrics", p("fast.json"), "--method", "fast",
+                            "--epochs", "2", "--validation-size", "300", "--check-every", "5",
+                            "--ramp-epochs", "1", "--target-robust-accuracy", "0.2"});
+  const auto fast = io::read_json(dir / "fast.json", "m");
+  CHECK(fast["adversarial_method"]["name"] == "fast");
+  CHECK(fast["adversarial_method"]["lr_schedule"] == "one-cycle");
+  REQUIRE(fast["curve"].size() >= 2);
+  CHECK(fast["curve"][0]["batches"] == 0);
+  CHECK(fast["curve"][1]["batches"] == 5);
+  REQUIRE(fast["target_reached"].is_object());
+  CHECK(fast["target_reached"]["robust_accuracy"].get<double>() >= 0.2);
+  CHECK(fast["time_to_target_seconds"] == fast["target_reached"]["seconds"]);
+  CHECK(fast["stopped_early"] == true);
+  CHECK(fast["curve"].back() == fast["target_reached"]);
 }
 
 TEST_CASE("the same seed on one thread trains the same model", "[e2e][determinism]") {
@@ -146,4 +176,30 @@ TEST_CASE("the same seed on one thread trains the same model", "[e2e][determinis
     return io::read_json(dir / n / "model.json", "m")["sha256"].get<std::string>();
   };
   CHECK(sha("a") == sha("b"));
+}
+
+TEST_CASE("pgd-train --from-scratch starts from the weights train draws for the seed",
+          "[e2e][workflow]") {
+  TempDir dir;
+  auto p = [&](const std::string& name) { return (dir / name).string(); };
+  write_fashion_dataset(dir / "train", "train", 400);
+  ok(ADVKFP_TRAIN_EXE, {"--dataset", p("train"), "--model", p("trained"), "--metrics",
+                        p("t.json"), "--epochs", "1", "--seed", "1"});
+  ok(ADVKFP_TRAIN_EXE, {"--dataset", p("train"), "--model", p("fresh"), "--metrics",
+                        p("f.json"), "--epochs", "0", "--seed", "4"});
+  ok(ADVKFP_PGD_TRAIN_EXE, {"--model", p("trained"), "--dataset", p("train"), "--robust-model",
+                            p("scratch"), "--metrics", p("s.json"), "--epochs", "0",
+                            "--validation-size", "100", "--from-scratch", "true", "--seed", "4"});
+  for (const char* m : {"trained", "fresh", "scratch"}) {
+    ok(ADVKFP_EVALUATE_EXE, {"--model", p(m), "--dataset", p("train"), "--metrics",
+                             p(std::string(m) + "-eval.json")});
+  }
+  const auto loss = [&](const char* m) {
+    return io::read_json(dir / (std::string(m) + "-eval.json"), "m")["loss"].get<double>();
+  };
+  CHECK(loss("scratch") == loss("fresh"));
+  CHECK(loss("scratch") != loss("trained"));
+  const auto sidecar = io::read_json(dir / "scratch" / "model.json", "m");
+  CHECK(sidecar["parent"].is_null());
+  CHECK(sidecar["training"]["adversarial_method"]["from_scratch"] == true);
 }

@@ -162,3 +162,20 @@ TEST_CASE("inputs that do not belong together are refused, naming the input", "[
   in.clean["model"].erase("training");
   CHECK_THAT(report::render(in).html, Catch::Contains("FGSM set crafted on it (no attack)"));
 }
+
+TEST_CASE("with APGD-CE given, the robust accuracy is the lowest under the attacks run",
+          "[unit][report]") {
+  auto in = run_inputs("bbbb", true);
+  in.final_apgd = metrics("bbbb", 0.5312, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
+  auto r = report::render(in);
+  CHECK_THAT(r.markdown, Catch::Contains("| defended | white-box APGD-CE-20 (eps 0.15) | 53.12% |"));
+  CHECK_THAT(r.markdown, Catch::Contains("| defended | robust (lowest under the attacks above) | 53.12% |"));
+  CHECK_THAT(r.html, Catch::Contains("final APGD-CE evaluation.steps"));
+  // PGD lower than APGD: PGD's figure is the robust one.
+  (*in.final_apgd)["accuracy"] = 0.6;
+  r = report::render(in);
+  CHECK_THAT(r.markdown, Catch::Contains("| defended | robust (lowest under the attacks above) | 55.09% |"));
+  // An APGD evaluation of another model is refused, naming the input.
+  in.final_apgd = metrics("cccc", 0.5, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_apgd_metrics"));
+}
