@@ -68,12 +68,11 @@ void run(const Options& o) {
   auto validation = all.slice(n_train, o.validation_size);
   const std::string parent_sha = net.info().sha256;
   if (o.from_scratch) {
-    // Fresh weights of the same architecture, drawn from the seed, into the loaded module.
-    if (net.info().architecture != "paper-cnn") {
-      throw Error(describe("model", "from_scratch supports the paper-cnn architecture, not '" +
-                                        net.info().architecture + "'"));
-    }
-    net.restore(model::make_paper_cnn(net.info().class_names, o.seed).snapshot());
+    // Fresh weights of the same architecture, drawn from the seed, into the loaded module. An
+    // imported model has no recipe to draw them from (make_architecture names the ones it knows).
+    net.restore(model::make_architecture(net.info().architecture, net.info().class_names,
+                                         net.info().input_shape, o.seed)
+                    .snapshot());
   }
   log::info(training::adversarial_method_name(cfg.method), " adversarial training ",
             o.from_scratch ? "from scratch (architecture of model " : "from model ",
