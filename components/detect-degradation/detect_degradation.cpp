@@ -35,7 +35,12 @@ double read_accuracy(const std::filesystem::path& path, const std::string& what)
     throw Error(describe(
         what, "'accuracy' in '" + path.string() + "' is not a number (was the set unlabelled?)"));
   }
-  return j["accuracy"].get<double>();
+  const double a = j["accuracy"].get<double>();
+  if (!(a >= 0 && a <= 1)) {
+    throw Error(describe(what, "'accuracy' in '" + path.string() + "' is " + j["accuracy"].dump() +
+                                   ", not an accuracy in [0, 1]"));
+  }
+  return a;
 }
 
 // Usage error naming every input the chosen mode needs but did not get.

@@ -112,12 +112,13 @@ void check_payload(const IdxHeader& h, size_t payload, const fs::path& path,
   }
 }
 
+// Errors name the file only: the artifact writer around it (io::write_dir_atomically) adds
+// which output it is.
 void write_all(const fs::path& path, const std::vector<unsigned char>& header, const void* data,
                size_t size, bool gzip) {
-  const std::string what = "output";
   if (gzip) {
     GzPtr f(gzopen(path.c_str(), "wb6"));
-    if (!f) throw Error(describe(what, "cannot write " + q(path)));
+    if (!f) throw Error("cannot write " + q(path));
     const auto* p = static_cast<const char*>(data);
     bool ok = gzwrite(f.get(), header.data(), static_cast<unsigned>(header.size())) ==
               static_cast<int>(header.size());
@@ -127,15 +128,15 @@ void write_all(const fs::path& path, const std::vector<unsigned char>& header, c
       p += chunk;
       size -= chunk;
     }
-    if (gzclose(f.release()) != Z_OK || !ok) throw Error(describe(what, "cannot write " + q(path)));
+    if (gzclose(f.release()) != Z_OK || !ok) throw Error("cannot write " + q(path));
     return;
   }
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!f) throw Error(describe(what, "cannot write " + q(path) + ": " + std::strerror(errno)));
+  if (!f) throw Error("cannot write " + q(path) + ": " + std::strerror(errno));
   bool ok = std::fwrite(header.data(), 1, header.size(), f.get()) == header.size();
   ok = ok && std::fwrite(data, 1, size, f.get()) == size;
   ok = (std::fclose(f.release()) == 0) && ok;
-  if (!ok) throw Error(describe(what, "cannot write " + q(path) + ": " + std::strerror(errno)));
+  if (!ok) throw Error("cannot write " + q(path) + ": " + std::strerror(errno));
 }
 
 std::vector<unsigned char> make_header(IdxType type, const std::vector<int64_t>& dims) {

@@ -111,6 +111,12 @@ void write_dir_atomically(const fs::path& dir, const std::string& what,
       fs::rename(tmp, dir, ec);
       if (ec) throw Error(describe(what, "cannot write " + quoted(dir) + ": " + ec.message()));
     }
+  } catch (const Error& e) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    // A writer's error that does not say which output it is gets the output's name.
+    if (std::string(e.what()).rfind(what + ": ", 0) == 0) throw;
+    throw Error(describe(what, e.what()));
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);

@@ -251,6 +251,17 @@ Classifier load_model(const fs::path& path, const std::string& what) {
   if (!fs::exists(model_file)) {
     throw Error(describe(what, "'" + dir.string() + "' has no " + kModelFile));
   }
+  // Both files must be the folder's own: a link could point the loader at any file on the
+  // machine, and a folder or device is no model.
+  for (const auto& f : {model_file, sidecar}) {
+    if (fs::is_symlink(f)) {
+      throw Error(describe(what, "'" + f.string() + "' is a symbolic link; a model folder holds "
+                                 "regular files"));
+    }
+    if (!fs::is_regular_file(f)) {
+      throw Error(describe(what, "'" + f.string() + "' is not a regular file"));
+    }
+  }
   const io::Json s = io::read_json(sidecar, sidecar_what(what));
   if (io::require<std::string>(s, "format", sidecar_what(what)) != kModelFormat) {
     throw Error(describe(sidecar_what(what), "unknown format"));
