@@ -32,39 +32,21 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
   const DefenceParams d(p);
 
   // 1. Data: Fashion-MNIST from inside the image (no object storage needed) or the user's IDX.
-  auto data = p.task(c.prepare_data)
-                  .set("source_uri", dataset_uri)
-                  .set("train_limit", train_limit)
-                  .set("test_limit", test_limit)
-                  .set("reference_size", reference_size)
-                  .resources("1", "2G");
+  auto data = prepare_data(p, c, dataset_uri, train_limit, test_limit, reference_size);
   const auto train_set = data.output("train_dataset");
   const auto test_set = data.output("test_dataset");
 
-  // 2. Clean training and the clean baseline, with the original model's robustness curve.
+  // 2. Clean training.
   auto model = p.task(c.train)
                    .set("dataset", train_set)
                    .set("epochs", epochs)
                    .set("seed", d.seed)
                    .set("threads", d.threads)
                    .resources("2", "4G");
-  auto baseline = evaluation(p, c, d, "evaluate-clean", model.output("model"), test_set)
-                      .set("sweep_epsilons", d.sweep_epsilons)
-                      .set("sweep_limit", d.sweep_limit)
-                      .set("steps", d.eval_pgd_steps)
-                      .set("seed", d.seed);
 
-  // 3. The attack at inference time, and the model's accuracy on the attacked inputs.
-  auto attack = p.task(c.fgsm_attack)
-                    .set("model", model.output("model"))
-                    .set("dataset", test_set)
-                    .set("epsilon", d.epsilon)
-                    .set("seed", d.seed)
-                    .set("threads", d.threads)
-                    .resources("1", "2G");
-  const auto adversarial = attack.output("adversarial_dataset");
-  auto attacked =
-      evaluation(p, c, d, "evaluate-under-attack", model.output("model"), adversarial);
+  // 3. The clean baseline with the model's robustness curve, the attack at inference time, and
+  //    the model's accuracy on the attacked inputs.
+  const auto before = evaluate_before_defence(p, c, d, model.output("model"), test_set);
 
   // 4. Detection: by default label-free, from the model's outputs on the attacked stream against
   //    a clean held-out reference; the labelled accuracy-drop rule is kept as an option.
@@ -72,10 +54,10 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                     .set("mode", detection_mode)
                     .set("model", model.output("model"))
                     .set("reference", data.output("reference_dataset"))
-                    .set("window", adversarial)
+                    .set("window", before.adversarial)
                     .set("alpha", d.detection_alpha)
-                    .set("baseline_metrics", baseline.output("metrics"))
-                    .set("current_metrics", attacked.output("metrics"))
+                    .set("baseline_metrics", before.baseline_metrics)
+                    .set("current_metrics", before.attacked_metrics)
                     .set("max_absolute_drop", max_absolute_drop)
                     .set("max_relative_drop", max_relative_drop)
                     .set("seed", d.seed)
@@ -84,9 +66,9 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
 
   // 5. Only on an attack verdict, the defence; the report either way.
   defend_on_attack(p, c, d,
-                   {model.output("model"), train_set, test_set, adversarial,
-                    baseline.output("metrics"), attacked.output("metrics"),
-                    detect.output("report"), detect.output("verdict")});
+                   {model.output("model"), train_set, test_set, before.adversarial,
+                    before.baseline_metrics, before.attacked_metrics, detect.output("report"),
+                    detect.output("verdict")});
   return p;
 }
 

@@ -74,6 +74,37 @@ kfp::Task evaluation(kfp::Pipeline& p, const Components& c, const DefenceParams&
       .resources("1", "2G");
 }
 
+kfp::Task prepare_data(kfp::Pipeline& p, const Components& c, const kfp::Value& source_uri,
+                       const kfp::Value& train_limit, const kfp::Value& test_limit,
+                       const kfp::Value& reference_size) {
+  return p.task(c.prepare_data)
+      .set("source_uri", source_uri)
+      .set("train_limit", train_limit)
+      .set("test_limit", test_limit)
+      .set("reference_size", reference_size)
+      .resources("1", "2G");
+}
+
+BeforeDefence evaluate_before_defence(kfp::Pipeline& p, const Components& c,
+                                      const DefenceParams& d, const kfp::Value& model,
+                                      const kfp::Value& test_set) {
+  auto baseline = evaluation(p, c, d, "evaluate-clean", model, test_set)
+                      .set("sweep_epsilons", d.sweep_epsilons)
+                      .set("sweep_limit", d.sweep_limit)
+                      .set("steps", d.eval_pgd_steps)
+                      .set("seed", d.seed);
+  auto attack = p.task(c.fgsm_attack)
+                    .set("model", model)
+                    .set("dataset", test_set)
+                    .set("epsilon", d.epsilon)
+                    .set("seed", d.seed)
+                    .set("threads", d.threads)
+                    .resources("1", "2G");
+  const auto adversarial = attack.output("adversarial_dataset");
+  auto attacked = evaluation(p, c, d, "evaluate-under-attack", model, adversarial);
+  return {baseline.output("metrics"), adversarial, attacked.output("metrics")};
+}
+
 void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams& d,
                       const DefenceInputs& in) {
   // The final model, evaluated five ways: clean, under a fresh white-box FGSM, under the transfer

@@ -30,6 +30,21 @@ struct DefenceParams {
 kfp::Task evaluation(kfp::Pipeline& p, const Components& c, const DefenceParams& d,
                      const std::string& key, const kfp::Value& m, const kfp::Value& ds);
 
+/// prepare-data from `source_uri` (empty: the image's Fashion-MNIST): training split, test split
+/// and the held-out clean reference.
+kfp::Task prepare_data(kfp::Pipeline& p, const Components& c, const kfp::Value& source_uri,
+                       const kfp::Value& train_limit, const kfp::Value& test_limit,
+                       const kfp::Value& reference_size);
+
+/// The model before any defence: clean on `test_set` (with its robustness curves), and under a
+/// white-box FGSM crafted on it, whose set is also the transfer set of the final evaluation.
+struct BeforeDefence {
+  kfp::Value baseline_metrics, adversarial, attacked_metrics;
+};
+BeforeDefence evaluate_before_defence(kfp::Pipeline& p, const Components& c,
+                                      const DefenceParams& d, const kfp::Value& model,
+                                      const kfp::Value& test_set);
+
 /// What the defence starts from and what the report compares with.
 struct DefenceInputs {
   kfp::Value model;              ///< the deployed (or freshly trained) model

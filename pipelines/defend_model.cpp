@@ -50,32 +50,14 @@ kfp::Pipeline defend_model(const kfp::ImageConfig& images) {
                    .set("std", std_dev)
                    .resources("1", "2G");
   const auto deployed = model.output("model");
-  auto data = p.task(c.prepare_data)
-                  .set("source_uri", data_uri)
-                  .set("train_limit", train_limit)
-                  .set("test_limit", test_limit)
-                  .set("reference_size", reference_size)
-                  .resources("1", "2G");
+  auto data = prepare_data(p, c, data_uri, train_limit, test_limit, reference_size);
   const auto train_set = data.output("train_dataset");
   const auto test_set = data.output("test_dataset");
   auto window = p.importer(window_uri, "Dataset", "import-window");
 
   // 2. The deployed model before any defence: clean (with its robustness curve) and under a
   //    white-box FGSM crafted on it, which is also the transfer set of the final evaluation.
-  auto baseline = evaluation(p, c, d, "evaluate-clean", deployed, test_set)
-                      .set("sweep_epsilons", d.sweep_epsilons)
-                      .set("sweep_limit", d.sweep_limit)
-                      .set("steps", d.eval_pgd_steps)
-                      .set("seed", d.seed);
-  auto attack = p.task(c.fgsm_attack)
-                    .set("model", deployed)
-                    .set("dataset", test_set)
-                    .set("epsilon", d.epsilon)
-                    .set("seed", d.seed)
-                    .set("threads", d.threads)
-                    .resources("1", "2G");
-  const auto adversarial = attack.output("adversarial_dataset");
-  auto attacked = evaluation(p, c, d, "evaluate-under-attack", deployed, adversarial);
+  const auto before = evaluate_before_defence(p, c, d, deployed, test_set);
 
   // 3. Label-free detection on the traffic window against the clean held-out reference.
   auto detect = p.task(c.detect_degradation)
@@ -90,9 +72,8 @@ kfp::Pipeline defend_model(const kfp::ImageConfig& images) {
 
   // 4. Only on an attack verdict, the defence from the deployed model; the report either way.
   defend_on_attack(p, c, d,
-                   {deployed, train_set, test_set, adversarial, baseline.output("metrics"),
-                    attacked.output("metrics"), detect.output("report"),
-                    detect.output("verdict")});
+                   {deployed, train_set, test_set, before.adversarial, before.baseline_metrics,
+                    before.attacked_metrics, detect.output("report"), detect.output("verdict")});
   return p;
 }
 
