@@ -35,7 +35,7 @@ TEST_CASE("a failing folder write keeps the previous folder and cleans up", "[un
                                                test::write_text(tmp / "x", "half");
                                                throw Error("boom");
                                              }),
-                    "boom");
+                    "out: boom");  // a writer's error gets the output's name
   CHECK(test::read_text(dir / "art" / "x") == "old");
   CHECK(test::count_entries(dir.path()) == 1);
   io::write_dir_atomically(dir / "art", "out", [](const auto& tmp) {
