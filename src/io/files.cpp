@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "common/error.h"
 
@@ -162,6 +164,36 @@ std::string sha256_file(const fs::path& path, const std::string& what) {
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
   return to_hex(md.data(), len);
+}
+
+std::string sha256_tree(const fs::path& path, const std::string& what) {
+  std::error_code ec;
+  const fs::file_status top = fs::symlink_status(path, ec);
+  if (ec || !fs::exists(top)) {
+    throw Error(describe(what, quoted(path) + " does not exist"));
+  }
+  if (fs::is_regular_file(top)) return sha256_file(path, what);
+  if (!fs::is_directory(top)) {
+    throw Error(describe(what, quoted(path) + " is neither a file nor a folder"));
+  }
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const fs::file_status status = it->symlink_status();
+    if (fs::is_directory(status)) continue;
+    const std::string relative = it->path().lexically_relative(path).string();
+    if (!fs::is_regular_file(status)) {
+      throw Error(describe(what, quoted(it->path()) + " inside the artifact is not a plain file"));
+    }
+    files.push_back(relative);
+  }
+  if (ec) throw Error(describe(what, "cannot list " + quoted(path) + ": " + ec.message()));
+  std::sort(files.begin(), files.end());  // std::string compares bytewise, as LC_ALL=C sort
+  std::string listing;
+  for (const auto& relative : files) {
+    listing += sha256_file(path / relative, what) + "  " + relative + "\n";
+  }
+  return sha256_hex(listing);
 }
 
 fs::path resolve_uri(const std::string& uri, const std::string& what) {

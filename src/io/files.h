@@ -32,6 +32,14 @@ std::string sha256_file(const fs::path& path, const std::string& what);
 /// Lowercase hex SHA-256 of a byte string.
 std::string sha256_hex(const std::string& bytes);
 
+/// Content digest of a file or a folder artifact. A regular file: sha256_file(). A folder: the
+/// SHA-256 of its listing in `sha256sum` format, one "<sha256 of file>  <relative path>\n" line per
+/// regular file below it, sorted by path bytewise, so a shell reproduces it with
+/// `(cd DIR && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`.
+/// A symbolic link or other special file anywhere inside throws advkfp::Error naming `what` (an
+/// artifact is plain files), as does a path that does not exist.
+std::string sha256_tree(const fs::path& path, const std::string& what);
+
 /// Where the file or folder a URI names is on this machine: a plain path or file:// URI is taken as
 /// is; gs://, s3:// and minio:// map to /gcs/, /s3/ and /minio/, where the KFP launcher mounts
 /// them. Throws advkfp::UsageError naming `what` for other schemes.

@@ -210,12 +210,15 @@ class Runner {
           launch.log_file = root_ / kLogsDir / (path + ".log");
           launch.task_path = path;
           result_.tasks[record].log_file = launch.log_file;
+          result_.tasks[record].input_artifacts = inputs.artifacts;
+          result_.tasks[record].input_sha256 = digests(inputs.artifacts, "input");
           out.outputs = run_container(c, *container, launch, inputs,
                                       result_.tasks[record].peak_rss_kb);
         } else {
           out.outputs = run_importer(c, std::get<ImporterExecutor>(exec), inputs);
           log::info(path, ": imported ", out.outputs.artifacts.at("artifact").path.string());
         }
+        result_.tasks[record].output_sha256 = digests(out.outputs.artifacts, "output");
         out.state = TaskState::kSucceeded;
       }
     } catch (const Error& e) {
@@ -234,6 +237,16 @@ class Runner {
       }
     } else if (c.dag && r.message.empty()) {
       r.message = "a task inside failed";
+    }
+    return out;
+  }
+
+  // The lineage digests of a task's artifacts, by key.
+  static std::map<std::string, std::string> digests(
+      const std::map<std::string, RuntimeArtifact>& artifacts, const std::string& direction) {
+    std::map<std::string, std::string> out;
+    for (const auto& [key, a] : artifacts) {
+      out[key] = io::sha256_tree(a.path, direction + " artifact '" + key + "'");
     }
     return out;
   }

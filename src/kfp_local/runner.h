@@ -43,6 +43,12 @@ struct TaskRecord {
   std::string message;             ///< why it failed or was skipped
   std::map<std::string, Json> output_parameters;
   std::map<std::string, RuntimeArtifact> output_artifacts;
+  /// Lineage (container and importer tasks): the input artifacts a container task consumed, and
+  /// the content digest (sha256_tree()) of each input as the task started and of each output as
+  /// the task left it.
+  std::map<std::string, RuntimeArtifact> input_artifacts;
+  std::map<std::string, std::string> input_sha256;
+  std::map<std::string, std::string> output_sha256;
 };
 
 /// The outcome of run_pipeline().
@@ -84,8 +90,10 @@ std::map<std::string, Json> bind_pipeline_parameters(const Pipeline& pipeline,
 RunResult run_pipeline(const Pipeline& pipeline, const RunOptions& options);
 
 /// The run summary as JSON: pipeline, pipelineRoot, state, error, parameters, durationSeconds,
-/// tasks [{path, component, kind, state, durationSeconds, log, message, outputs: {parameters,
-/// artifacts: {key: {uri, path, type, metadata}}}}], outputs.
+/// tasks [{path, component, kind, state, durationSeconds, log, message, inputs: {artifacts: {key:
+/// {uri, path, sha256}}}, outputs: {parameters, artifacts: {key: {uri, path, type, metadata,
+/// sha256}}}}], outputs. `inputs` and the sha256 fields (the lineage) are there for container and
+/// importer tasks.
 Json summary_json(const RunResult& result);
 
 /// A fixed-width table of the tasks (path, state, duration, outputs one per line) for a terminal.

@@ -25,10 +25,25 @@ Json artifact_json(const RuntimeArtifact& a) {
 }
 
 Json outputs_json(const std::map<std::string, Json>& parameters,
-                  const std::map<std::string, RuntimeArtifact>& artifacts) {
+                  const std::map<std::string, RuntimeArtifact>& artifacts,
+                  const std::map<std::string, std::string>& sha256 = {}) {
   Json artifacts_json = Json::object();
-  for (const auto& [key, a] : artifacts) artifacts_json[key] = artifact_json(a);
+  for (const auto& [key, a] : artifacts) {
+    artifacts_json[key] = artifact_json(a);
+    if (const auto d = sha256.find(key); d != sha256.end()) artifacts_json[key]["sha256"] = d->second;
+  }
   return {{"parameters", Json(parameters)}, {"artifacts", artifacts_json}};
+}
+
+Json inputs_json(const TaskRecord& t) {
+  Json artifacts = Json::object();
+  for (const auto& [key, a] : t.input_artifacts) {
+    artifacts[key] = {{"uri", a.uri}, {"path", a.path.string()}};
+    if (const auto d = t.input_sha256.find(key); d != t.input_sha256.end()) {
+      artifacts[key]["sha256"] = d->second;
+    }
+  }
+  return {{"artifacts", artifacts}};
 }
 
 }  // namespace
@@ -45,7 +60,8 @@ Json summary_json(const RunResult& result) {
     if (!t.log_file.empty()) j["log"] = t.log_file.string();
     if (t.peak_rss_kb > 0) j["peakRssKb"] = t.peak_rss_kb;
     if (!t.message.empty()) j["message"] = t.message;
-    j["outputs"] = outputs_json(t.output_parameters, t.output_artifacts);
+    if (t.kind == "container") j["inputs"] = inputs_json(t);
+    j["outputs"] = outputs_json(t.output_parameters, t.output_artifacts, t.output_sha256);
     tasks.push_back(std::move(j));
   }
   Json j = {{"pipeline", result.pipeline},

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
+#include "io/files.h"
 #include "helpers.h"
 
 namespace advkfp::kfp_local {
@@ -48,6 +49,15 @@ TEST_CASE("runner: a two-task chain passes parameters and an artifact", "[runner
   CHECK(summary["parameters"]["repeat"] == 2);
   CHECK(summary["tasks"][1]["path"] == "consume");
   CHECK(summary["tasks"][1]["outputs"]["parameters"]["summary"] == "hello x2\n|2|0.5");
+
+  // Lineage: the digest of what produce wrote is the digest of what consume read.
+  const std::string data_sha = io::sha256_hex("flag=true tags=[\"a\",\"b\"]");
+  CHECK(summary["tasks"][0]["outputs"]["artifacts"]["data"]["sha256"] == data_sha);
+  CHECK(summary["tasks"][0]["inputs"]["artifacts"].empty());
+  CHECK(summary["tasks"][1]["inputs"]["artifacts"]["data"]["sha256"] == data_sha);
+  CHECK(summary["tasks"][1]["inputs"]["artifacts"]["data"]["path"] == data.path.string());
+  CHECK(summary["tasks"][1]["outputs"]["artifacts"]["report"]["sha256"] ==
+        io::sha256_hex("uri=" + data.uri));
 }
 
 TEST_CASE("runner: --param values are parsed by type and reach the commands", "[runner]") {

@@ -1,6 +1,9 @@
 // Atomic writes, hashing, JSON and output parameters.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "common/error.h"
 #include "io/files.h"
 #include "io/json.h"
@@ -8,6 +11,7 @@
 
 using namespace advkfp;
 using advkfp::test::TempDir;
+namespace fs = std::filesystem;
 
 TEST_CASE("sha256 matches the FIPS 180-2 test vector", "[unit][io]") {
   CHECK(io::sha256_hex("abc") ==
@@ -15,6 +19,34 @@ TEST_CASE("sha256 matches the FIPS 180-2 test vector", "[unit][io]") {
   TempDir dir;
   test::write_text(dir / "f", "abc");
   CHECK(io::sha256_file(dir / "f", "f") == io::sha256_hex("abc"));
+}
+
+TEST_CASE("an artifact's tree digest is sha256sum's listing of its files, sorted bytewise",
+          "[unit][io]") {
+  TempDir dir;
+  test::write_text(dir / "art" / "b.txt", "bee");
+  test::write_text(dir / "art" / "a" / "z.bin", "zed");
+  test::write_text(dir / "art" / "B", "upper");  // 'B' < 'a' < 'b' bytewise
+  const std::string listing = io::sha256_hex("upper") + "  B\n" + io::sha256_hex("zed") +
+                              "  a/z.bin\n" + io::sha256_hex("bee") + "  b.txt\n";
+  const std::string digest = io::sha256_tree(dir / "art", "art");
+  CHECK(digest == io::sha256_hex(listing));
+  CHECK(io::sha256_tree(dir / "art" / "b.txt", "art") == io::sha256_hex("bee"));  // a file
+
+  // The shell command in io/files.h's comment gives the same digest.
+  const std::string out = (dir / "shell.txt").string();
+  const std::string cmd = "cd '" + (dir / "art").string() +
+                          "' && find . -type f -printf '%P\\n' | LC_ALL=C sort | "
+                          "xargs -d '\\n' sha256sum | sha256sum | cut -d' ' -f1 > '" + out + "'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  CHECK(test::read_text(out) == digest + "\n");
+
+  test::write_text(dir / "art" / "a" / "z.bin", "zed!");  // any byte changes it
+  CHECK(io::sha256_tree(dir / "art", "art") != digest);
+  fs::create_symlink(dir / "art" / "B", dir / "art" / "link");
+  CHECK_THROWS_WITH(io::sha256_tree(dir / "art", "art"),
+                    Catch::Contains("art:") && Catch::Contains("not a plain file"));
+  CHECK_THROWS_WITH(io::sha256_tree(dir / "none", "art"), Catch::Contains("does not exist"));
 }
 
 TEST_CASE("atomic file writes replace content and leave no temporary files", "[unit][io]") {
