@@ -2,6 +2,8 @@
 #include "adversarial_defense.h"
 
 #include "defence.h"
+#include "metrics/degradation_rule.h"
+#include "train.h"
 
 namespace advkfp::pipelines {
 
@@ -17,7 +19,7 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                                    "IDX folder to use instead of the image's Fashion-MNIST.");
   const auto train_limit = p.input("train_limit", "Integer", 0, "Training images (0: all).");
   const auto test_limit = p.input("test_limit", "Integer", 0, "Test images (0: all).");
-  const auto epochs = p.input("epochs", "Integer", 10, "Clean training epochs.");
+  const auto epochs = p.input("epochs", "Integer", train::Options{}.epochs, "Clean training epochs.");
   const auto reference_size = p.input(
       "reference_size", "Integer", 5000,
       "Training images held out (never trained on) as the clean reference for detection.");
@@ -25,9 +27,9 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
       "detection_mode", "String", "unlabeled",
       "unlabeled: from the model's outputs on the incoming inputs; labeled: accuracy drop on a "
       "labelled canary set; both: either fires.");
-  const auto max_absolute_drop = p.input("max_absolute_drop", "Float", 0.05,
+  const auto max_absolute_drop = p.input("max_absolute_drop", "Float", metrics::DegradationRule{}.max_absolute_drop,
                                          "labeled: degraded when accuracy drops more.");
-  const auto max_relative_drop = p.input("max_relative_drop", "Float", 0.10,
+  const auto max_relative_drop = p.input("max_relative_drop", "Float", metrics::DegradationRule{}.max_relative_drop,
                                          "labeled: degraded when the relative drop is larger.");
   const DefenceParams d(p);
 

@@ -1,5 +1,6 @@
 #include "defence.h"
 
+#include "attacks/settings.h"
 #include "cli/component.h"
 #include "detect_degradation.h"
 #include "evaluate.h"
@@ -30,29 +31,33 @@ Components::Components(const kfp::ImageConfig& images)
       pgd_train(component(pgd_train::spec(), images)),
       report(component(report::spec(), images)) {}
 
-// PGD training is shortened to 3 epochs and, to recover more in them, fine-tunes at lr 1e-3 on
-// half-adversarial batches (the paper: lr 1e-4, adversarial only, 20 epochs; measured in the
-// README).
+// Defaults are the tools' own (their Options structs), except where the pipeline chooses
+// otherwise: PGD training is shortened to 3 epochs and, to recover more in them, fine-tunes at
+// lr 1e-3 on half-adversarial batches (the paper: lr 1e-4, adversarial only, 20 epochs; measured
+// in the README); the evaluations of the final model use 20 steps.
 DefenceParams::DefenceParams(kfp::Pipeline& p)
-    : epsilon(p.input("epsilon", "Float", 0.15, "L-inf budget of attacks and defence.")),
-      detection_alpha(p.input("detection_alpha", "Float", 0.01,
+    : epsilon(p.input("epsilon", "Float", attacks::kDefaultEpsilon,
+                      "L-inf budget of attacks and defence.")),
+      detection_alpha(p.input("detection_alpha", "Float", detect_degradation::Options{}.alpha,
                               "Significance level of the label-free tests.")),
       pgd_method(p.input(
-          "pgd_method", "String", "madry",
+          "pgd_method", "String", pgd_train::Options{}.method,
           "Adversarial training method of the defence: madry, fast, free or trades (pgd-train).")),
       pgd_epochs(p.input("pgd_epochs", "Integer", 3, "PGD adversarial training epochs.")),
-      pgd_steps(p.input("pgd_steps", "Integer", 7, "PGD steps per training batch.")),
+      pgd_steps(p.input("pgd_steps", "Integer", pgd_train::Options{}.steps,
+                                 "PGD steps per training batch.")),
       pgd_step_size(
-          p.input("pgd_step_size", "Float", 0.0, "PGD step (0: 2.5 * epsilon / steps).")),
-      pgd_learning_rate(p.input("pgd_learning_rate", "Float", 1e-3,
+          p.input("pgd_step_size", "Float", pgd_train::Options{}.step_size,
+                  "PGD step (0: 2.5 * epsilon / steps).")),
+      pgd_learning_rate(p.input("pgd_learning_rate", "Float", pgd_train::Options{}.learning_rate,
                                 "Adam learning rate of the fine-tuning.")),
       adversarial_fraction(p.input(
-          "adversarial_fraction", "Float", 0.5,
+          "adversarial_fraction", "Float", pgd_train::Options{}.adversarial_fraction,
           "Share of each PGD-training batch that is adversarial (1: Madry, adversarial only).")),
-      pgd_validation_size(p.input("pgd_validation_size", "Integer", 1000,
+      pgd_validation_size(p.input("pgd_validation_size", "Integer", pgd_train::Options{}.validation_size,
                                   "Training images held out for pgd-train's per-epoch robust "
                                   "check.")),
-      eval_pgd_steps(p.input("eval_pgd_steps", "Integer", 20,
+      eval_pgd_steps(p.input("eval_pgd_steps", "Integer", evaluate::Options{}.steps,
                              "Steps of the PGD evaluation of the defended model.")),
       eval_apgd_steps(p.input(
           "eval_apgd_steps", "Integer", 20,
@@ -61,8 +66,9 @@ DefenceParams::DefenceParams(kfp::Pipeline& p)
                              "Budgets of the robustness curves in the report.")),
       sweep_limit(p.input("sweep_limit", "Integer", 1000,
                           "Test images of each robustness curve (0: all).")),
-      seed(p.input("seed", "Integer", 0, "Seed of every random choice.")),
-      threads(p.input("threads", "Integer", 0, "CPU threads per task (0: all cores).")) {}
+      seed(p.input("seed", "Integer", cli::CommonOptions{}.seed, "Seed of every random choice.")),
+      threads(p.input("threads", "Integer", cli::CommonOptions{}.threads,
+                      "CPU threads per task (0: all cores).")) {}
 
 // Tasks are named by their key, which is also what the KFP UI shows.
 kfp::Task evaluation(kfp::Pipeline& p, const Components& c, const DefenceParams& d,

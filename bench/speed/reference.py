@@ -252,7 +252,7 @@ def step_profile(a):
     x, y = images[:a.batch_size], labels[:a.batch_size]
     out = {}
     for name, fn in (("train", lambda: (opt.zero_grad(), F.cross_entropy(model.train()(x), y).backward(), opt.step())),
-                     ("pgd-step", lambda: pgd(model.eval(), x, y, 0.15, 0.0375, 1, False, None)),
+                     ("pgd-step", lambda: pgd(model.eval(), x, y, a.epsilon, a.epsilon / 4, 1, False, None)),
                      ("evaluate", lambda: torch.no_grad()(lambda: model.eval()(x))())):
         for _ in range(3):
             fn()

@@ -8,6 +8,7 @@
 
 #include "cli/spec.h"
 #include "detection/shifts.h"
+#include "metrics/degradation_rule.h"
 
 namespace advkfp::detect_degradation {
 
@@ -19,11 +20,11 @@ struct Options : cli::CommonOptions {
   std::filesystem::path model, reference, window, calibration_in;
   // outputs
   std::filesystem::path degraded, verdict, report, calibration;
-  double max_absolute_drop = 0.05;
-  double max_relative_drop = 0.10;
-  double alpha = 0.01;
-  double fpr = 0.05;
-  int64_t squeeze_bits = 2;
+  double max_absolute_drop = metrics::DegradationRule{}.max_absolute_drop;
+  double max_relative_drop = metrics::DegradationRule{}.max_relative_drop;
+  double alpha = detection::DetectorDefaults{}.alpha;
+  double fpr = detection::DetectorDefaults{}.fpr;
+  int64_t squeeze_bits = detection::DetectorDefaults{}.squeeze_bits;
   int64_t window_size = 0;
   int64_t consecutive = 1;
   std::string calibration_shifts = detection::kDefaultCalibrationShifts;

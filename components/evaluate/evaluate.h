@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "attacks/settings.h"
 #include "cli/spec.h"
 
 namespace advkfp::evaluate {
@@ -11,7 +12,7 @@ namespace advkfp::evaluate {
 struct Options : cli::CommonOptions {
   std::filesystem::path model, dataset, metrics, confusion_matrix;
   std::string attack = "none";
-  double epsilon = 0.15;
+  double epsilon = attacks::kDefaultEpsilon;
   int64_t steps = 20;
   double step_size = 0.0;
   int64_t restarts = 1;

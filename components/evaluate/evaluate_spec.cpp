@@ -23,13 +23,13 @@ const cli::Spec<Options>& spec() {
                  "at checkpoints, momentum 0.75; white-box, on this model).",
                  {"none", "fgsm", "pgd", "apgd"})
           .param("epsilon", &Options::epsilon, "Attack L-inf budget, 0 < eps <= 1.",
-                 cli::in_range(0, 1, true, false))
-          .param("steps", &Options::steps, "PGD / APGD iterations.", cli::at_least(1))
+                 attacks::epsilon_range())
+          .param("steps", &Options::steps, "PGD / APGD iterations.", attacks::steps_range())
           .param("step_size", &Options::step_size, "PGD step; 0 uses 2.5 * epsilon / steps.",
-                 cli::in_range(0, 1))
+                 attacks::step_size_range())
           .param("restarts", &Options::restarts,
                  "PGD / APGD restarts (the strongest per image is kept).",
-                 cli::at_least(1))
+                 attacks::steps_range())
           .param("random_start", &Options::random_start, "PGD / APGD start at a random point of the ball.")
           .param("sweep_epsilons", &Options::sweep_epsilons,
                  "Also measure accuracy against eps: comma-separated budgets, e.g. "

@@ -3,13 +3,14 @@
 
 #include <filesystem>
 
+#include "attacks/settings.h"
 #include "cli/spec.h"
 
 namespace advkfp::fgsm_attack {
 
 struct Options : cli::CommonOptions {
   std::filesystem::path model, dataset, adversarial_dataset, metrics;
-  double epsilon = 0.15;
+  double epsilon = attacks::kDefaultEpsilon;
   bool use_predictions = false;
   int64_t batch_size = 500;
   int64_t limit = 0;

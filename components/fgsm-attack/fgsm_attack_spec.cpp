@@ -16,7 +16,7 @@ const cli::Spec<Options>& spec() {
           .output("metrics", &Options::metrics, cli::types::kMetrics,
                   "Clean and adversarial accuracy, attack success rate, perturbation norms.")
           .param("epsilon", &Options::epsilon, "L-inf budget in pixel units, 0 < eps <= 1.",
-                 cli::in_range(0, 1, true, false))
+                 attacks::epsilon_range())
           .param("use_predictions", &Options::use_predictions,
                  "Craft against the model's predictions instead of the labels (as for unlabelled "
                  "traffic).")

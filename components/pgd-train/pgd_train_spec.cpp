@@ -24,41 +24,43 @@ const cli::Spec<Options>& spec() {
                  "KL.",
                  {"madry", "fast", "free", "trades"})
           .param("epsilon", &Options::epsilon, "L-inf budget of the training attack.",
-                 cli::in_range(0, 1, true, false))
+                 attacks::epsilon_range())
           .param("step_size", &Options::step_size, "PGD step; 0 uses 2.5 * epsilon / steps.",
-                 cli::in_range(0, 1))
+                 attacks::step_size_range())
           .param("steps", &Options::steps, "PGD iterations per batch (madry, trades).",
-                 cli::at_least(1))
+                 attacks::steps_range())
           .param("random_start", &Options::random_start, "Start PGD at a random point of the ball.")
-          .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
+          .param("epochs", &Options::epochs, "Passes over the training set.",
+                 training::epochs_range())
           .param("batch_size", &Options::batch_size, "Images per optimisation step.",
-                 cli::at_least(1))
+                 training::batch_size_range())
           .param("learning_rate", &Options::learning_rate, "Adam learning rate (the paper fine-tunes at 1e-4, which recovers "
                  "much less in a few epochs).",
-                 cli::in_range(0, 10, true, true))
+                 training::learning_rate_range())
           .param("lr_schedule", &Options::lr_schedule,
                  "step: StepLR (lr_step, lr_gamma); one-cycle: linear up to learning_rate at 40% "
                  "of the batches, then down to 0; auto: one-cycle for fast, step otherwise.",
                  {"auto", "step", "one-cycle"})
           .param("lr_step", &Options::lr_step, "StepLR: epochs between learning-rate decays.",
-                 cli::at_least(1))
+                 training::lr_step_range())
           .param("lr_gamma", &Options::lr_gamma, "StepLR: decay factor.",
-                 cli::in_range(0, 1, true, false))
+                 training::lr_gamma_range())
           .param("adversarial_fraction", &Options::adversarial_fraction,
                  "Share of each batch replaced by PGD examples (1: Madry, adversarial only; the "
                  "default 0.5 keeps clean accuracy far higher at equal robustness); madry and "
                  "fast.",
-                 cli::in_range(0, 1))
+                 training::fraction_range())
           .param("fast_step_factor", &Options::fast_step_factor,
-                 "fast: the FGSM step as a multiple of epsilon.", cli::in_range(0, 10, true, false))
+                 "fast: the FGSM step as a multiple of epsilon.",
+                 training::fast_step_factor_range())
           .param("free_replays", &Options::free_replays, "free: replays of each batch.",
-                 cli::at_least(1))
+                 training::free_replays_range())
           .param("trades_beta", &Options::trades_beta, "trades: weight of the KL term.",
-                 cli::in_range(0, 1000))
+                 training::trades_beta_range())
           .param("ramp_epochs", &Options::ramp_epochs,
                  "Raise the training budget linearly from 0 to epsilon over this many epochs "
                  "(0: full budget from the start).",
-                 cli::at_least(0))
+                 training::count_range())
           .param("from_scratch", &Options::from_scratch,
                  "Train fresh weights (drawn from the seed) of the model's architecture instead "
                  "of fine-tuning its weights.")
@@ -66,21 +68,22 @@ const cli::Spec<Options>& spec() {
                  "Images held out from the end of the set for the per-epoch robust check.",
                  cli::at_least(0))
           .param("validation_steps", &Options::validation_steps,
-                 "PGD iterations of the held-out robust check.", cli::at_least(1))
+                 "PGD iterations of the held-out robust check.",
+                 attacks::steps_range())
           .param("keep_best", &Options::keep_best,
                  "Keep the weights of the check (the starting model's included) with the best "
                  "held-out PGD accuracy.")
           .param("collapse_drop", &Options::collapse_drop,
                  "Stop and keep the best weights when a check's robust accuracy falls this far "
                  "below the best (catastrophic overfitting); 0 never stops.",
-                 cli::in_range(0, 1))
+                 training::fraction_range())
           .param("target_robust_accuracy", &Options::target_robust_accuracy,
                  "Stop once the held-out robust accuracy reaches this (0: train all epochs); the "
                  "wall time to it is in the metrics.",
-                 cli::in_range(0, 1))
+                 training::fraction_range())
           .param("check_every", &Options::check_every,
                  "Also run the held-out check every N batches (0: after each epoch only).",
-                 cli::at_least(0))
+                 training::count_range())
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))
           .common();

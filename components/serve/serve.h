@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "attacks/settings.h"
 #include "cli/spec.h"
 #include "detection/shifts.h"
 
@@ -28,13 +29,13 @@ struct Options : cli::CommonOptions {
   double read_timeout_s = 5;
   double watch_interval_s = 2;
   std::filesystem::path gate_dataset;
-  double gate_epsilon = 0.15;
+  double gate_epsilon = attacks::kDefaultEpsilon;
   // live detection
   std::filesystem::path calibration, reference;
-  double fpr = 0.05;
-  int64_t squeeze_bits = 2;
+  double fpr = detection::DetectorDefaults{}.fpr;
+  int64_t squeeze_bits = detection::DetectorDefaults{}.squeeze_bits;
   std::string calibration_shifts = detection::kDefaultCalibrationShifts;
-  double alpha = 0.01;
+  double alpha = detection::DetectorDefaults{}.alpha;
   int64_t window_size = 500;
   int64_t consecutive = 2;
   std::string alarm_on = "attack";

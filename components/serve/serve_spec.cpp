@@ -54,7 +54,7 @@ const cli::Spec<Options>& spec() {
                  "white-box FGSM at gate_epsilon on it is at least the served model's.",
                  true)
           .param("gate_epsilon", &Options::gate_epsilon, "gate_dataset: the FGSM budget.",
-                 cli::in_range(0, 1, true, false))
+                 attacks::epsilon_range())
           .input("calibration", &Options::calibration, cli::types::kArtifact,
                  "detect-degradation's calibration of the served model: turns live detection on "
                  "(only for the model it was made for).",

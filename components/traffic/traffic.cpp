@@ -43,7 +43,7 @@ struct Options : cli::CommonOptions {
   double duration_s = 60;
   double attack_at_s = 20;
   std::string attack = "fgsm";
-  double epsilon = 0.15;
+  double epsilon = attacks::kDefaultEpsilon;
   int64_t steps = 10;
   int64_t batch_size = 256;
 };
@@ -310,7 +310,7 @@ const cli::Spec<Options>& spec() {
           .param("attack_at_s", &Options::attack_at_s,
                  "From this second on, the inputs are adversarial.", cli::at_least(0))
           .param("attack", &Options::attack, "fgsm or pgd.", {"fgsm", "pgd"})
-          .param("epsilon", &Options::epsilon, "L-inf budget.", cli::in_range(0, 1, true))
+          .param("epsilon", &Options::epsilon, "L-inf budget.", attacks::epsilon_range())
           .param("steps", &Options::steps, "PGD iterations.", cli::at_least(1))
           .param("batch_size", &Options::batch_size, "Images per gradient computation.",
                  cli::at_least(1))

@@ -5,17 +5,18 @@
 #include <string>
 
 #include "cli/spec.h"
+#include "training/schedule.h"
 
 namespace advkfp::train {
 
 struct Options : cli::CommonOptions {
   std::filesystem::path dataset, model, metrics;
   std::string architecture = "paper-cnn";
-  int64_t epochs = 10;
-  int64_t batch_size = 64;
-  double learning_rate = 1e-3;
-  int64_t lr_step = 5;
-  double lr_gamma = 0.5;
+  int64_t epochs = training::Schedule{}.epochs;
+  int64_t batch_size = training::Schedule{}.batch_size;
+  double learning_rate = training::Schedule{}.learning_rate;
+  int64_t lr_step = training::Schedule{}.lr_step;
+  double lr_gamma = training::Schedule{}.lr_gamma;
   int64_t limit = 0;
 };
 

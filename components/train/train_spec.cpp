@@ -18,15 +18,16 @@ const cli::Spec<Options>& spec() {
                  "paper-cnn (1x28x28 grey, the paper's) or resnet-small (BatchNorm and residual "
                  "blocks, for colour images such as 3x32x32; takes the dataset's image shape).",
                  {"paper-cnn", "resnet-small"})
-          .param("epochs", &Options::epochs, "Passes over the training set.", cli::at_least(0))
+          .param("epochs", &Options::epochs, "Passes over the training set.",
+                 training::epochs_range())
           .param("batch_size", &Options::batch_size, "Images per optimisation step.",
-                 cli::at_least(1))
+                 training::batch_size_range())
           .param("learning_rate", &Options::learning_rate, "Adam learning rate.",
-                 cli::in_range(0, 10, true, true))
+                 training::learning_rate_range())
           .param("lr_step", &Options::lr_step, "StepLR: epochs between learning-rate decays.",
-                 cli::at_least(1))
+                 training::lr_step_range())
           .param("lr_gamma", &Options::lr_gamma, "StepLR: decay factor.",
-                 cli::in_range(0, 1, true, false))
+                 training::lr_gamma_range())
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))
           .common();

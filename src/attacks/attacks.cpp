@@ -38,17 +38,11 @@ double AttackConfig::effective_step() const {
 }
 
 void AttackConfig::validate() const {
-  if (!(epsilon > 0.0 && epsilon <= 1.0)) {
-    throw UsageError(advkfp::describe("epsilon", std::to_string(epsilon) + " is outside (0, 1]"));
-  }
+  checks::require("epsilon", epsilon, epsilon_range());
   if (method != Method::kFgsm) {
-    if (steps < 1) throw UsageError(advkfp::describe("steps", std::to_string(steps) + " must be >= 1"));
-    if (!(step_size >= 0.0 && step_size <= 1.0) || !std::isfinite(step_size)) {
-      throw UsageError(advkfp::describe("step_size", std::to_string(step_size) + " is outside [0, 1]"));
-    }
-    if (restarts < 1) {
-      throw UsageError(advkfp::describe("restarts", std::to_string(restarts) + " must be >= 1"));
-    }
+    checks::require("steps", static_cast<double>(steps), steps_range());
+    checks::require("step_size", step_size, step_size_range());
+    checks::require("restarts", static_cast<double>(restarts), steps_range());
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "attacks/settings.h"
 #include "model/classifier.h"
 
 namespace advkfp::attacks {
@@ -20,7 +21,7 @@ std::string method_name(Method m);
 
 struct AttackConfig {
   Method method = Method::kFgsm;
-  double epsilon = 0.15;    ///< L-inf budget in pixel units, 0 < eps <= 1
+  double epsilon = kDefaultEpsilon;  ///< L-inf budget in pixel units, epsilon_range()
   double step_size = 0.0;   ///< PGD step alpha; 0 means the common rule 2.5 * eps / steps
                             ///< (APGD: ignored, its step starts at 2 eps and adapts)
   int64_t steps = 10;       ///< PGD / APGD iterations (>= 1)

@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/checks.h"
+
 namespace advkfp::cli {
 
 /// Flags every tool has. Options structs derive from it.
@@ -38,12 +40,10 @@ inline constexpr const char* kBoolean = "Boolean";
 inline constexpr const char* kArtifact = "Artifact";  ///< only when nothing else fits
 }  // namespace types
 
-/// A value check: returns an error message (without the field name) or nothing.
-using Check = std::function<std::optional<std::string>(double)>;
-
-/// lo < v <= hi style ranges; `lo_open`/`hi_open` exclude the bound.
-Check in_range(double lo, double hi, bool lo_open = false, bool hi_open = false);
-Check at_least(double lo);
+/// A value check of a numeric parameter (common/checks.h): the library's configs run the same.
+using checks::Check;
+using checks::in_range;
+using checks::at_least;
 
 /// snake_case KFP name -> kebab-case flag name, the one mechanical mapping.
 std::string flag_name(const std::string& name);

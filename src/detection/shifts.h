@@ -42,6 +42,13 @@ struct Shift {
 inline constexpr const char* kDefaultCalibrationShifts =
     "brightness:0.1,translate:2,blur:0.8,noise:0.05";
 
+/// The label-free detector's defaults, shared by detect-degradation and serve.
+struct DetectorDefaults {
+  double alpha = 0.01;      ///< significance level of the KS and binomial tests
+  double fpr = 0.05;        ///< per-input false-positive rate of the calibrated thresholds
+  int64_t squeeze_bits = 2; ///< bit depth of the bit-reduction squeezer
+};
+
 /// Parses "kind:value". Throws advkfp::UsageError naming `what` for an unknown kind or a value out
 /// of its range.
 Shift parse_shift(const std::string& text, const std::string& what);

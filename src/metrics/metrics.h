@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/degradation_rule.h"
 #include "model/classifier.h"
 
 namespace advkfp::metrics {
@@ -44,12 +45,6 @@ struct AttackStats {
 AttackStats attack_stats(const torch::Tensor& clean_pred, const torch::Tensor& adv_pred,
                          const torch::Tensor& labels, const torch::Tensor& clean,
                          const torch::Tensor& adversarial);
-
-/// Thresholds of the accuracy-drop rule.
-struct DegradationRule {
-  double max_absolute_drop = 0.05;  ///< degraded when baseline - current > this
-  double max_relative_drop = 0.10;  ///< or when (baseline - current) / baseline > this
-};
 
 struct DegradationDecision {
   bool degraded = false;

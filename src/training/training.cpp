@@ -15,50 +15,25 @@ namespace advkfp::training {
 namespace F = torch::nn::functional;
 
 void TrainConfig::validate() const {
-  if (epochs < 0) throw UsageError(describe("epochs", std::to_string(epochs) + " must be >= 0"));
-  if (batch_size < 1) {
-    throw UsageError(describe("batch_size", std::to_string(batch_size) + " must be >= 1"));
-  }
-  if (!(learning_rate > 0 && learning_rate < 10)) {
-    throw UsageError(describe("learning_rate", std::to_string(learning_rate) + " is outside (0, 10)"));
-  }
-  if (lr_step < 1) throw UsageError(describe("lr_step", std::to_string(lr_step) + " must be >= 1"));
-  if (!(lr_gamma > 0 && lr_gamma <= 1)) {
-    throw UsageError(describe("lr_gamma", std::to_string(lr_gamma) + " is outside (0, 1]"));
-  }
+  checks::require("epochs", static_cast<double>(epochs), epochs_range());
+  checks::require("batch_size", static_cast<double>(batch_size), batch_size_range());
+  checks::require("learning_rate", learning_rate, learning_rate_range());
+  checks::require("lr_step", static_cast<double>(lr_step), lr_step_range());
+  checks::require("lr_gamma", lr_gamma, lr_gamma_range());
 }
 
 void AdversarialConfig::validate() const {
   train.validate();
   attack.validate();
   validation_attack.validate();
-  if (!(adversarial_fraction >= 0 && adversarial_fraction <= 1)) {
-    throw UsageError(describe("adversarial_fraction",
-                              std::to_string(adversarial_fraction) + " is outside [0, 1]"));
-  }
-  if (!(fast_step_factor > 0 && fast_step_factor <= 10)) {
-    throw UsageError(describe("fast_step_factor",
-                              std::to_string(fast_step_factor) + " is outside (0, 10]"));
-  }
-  if (free_replays < 1) {
-    throw UsageError(describe("free_replays", std::to_string(free_replays) + " must be >= 1"));
-  }
-  if (!(trades_beta >= 0 && trades_beta <= 1000)) {
-    throw UsageError(describe("trades_beta", std::to_string(trades_beta) + " is outside [0, 1000]"));
-  }
-  if (ramp_epochs < 0) {
-    throw UsageError(describe("ramp_epochs", std::to_string(ramp_epochs) + " must be >= 0"));
-  }
-  if (!(collapse_drop >= 0 && collapse_drop <= 1)) {
-    throw UsageError(describe("collapse_drop", std::to_string(collapse_drop) + " is outside [0, 1]"));
-  }
-  if (!(target_robust_accuracy >= 0 && target_robust_accuracy <= 1)) {
-    throw UsageError(describe("target_robust_accuracy",
-                              std::to_string(target_robust_accuracy) + " is outside [0, 1]"));
-  }
-  if (check_every < 0) {
-    throw UsageError(describe("check_every", std::to_string(check_every) + " must be >= 0"));
-  }
+  checks::require("adversarial_fraction", adversarial_fraction, fraction_range());
+  checks::require("fast_step_factor", fast_step_factor, fast_step_factor_range());
+  checks::require("free_replays", static_cast<double>(free_replays), free_replays_range());
+  checks::require("trades_beta", trades_beta, trades_beta_range());
+  checks::require("ramp_epochs", static_cast<double>(ramp_epochs), count_range());
+  checks::require("collapse_drop", collapse_drop, fraction_range());
+  checks::require("target_robust_accuracy", target_robust_accuracy, fraction_range());
+  checks::require("check_every", static_cast<double>(check_every), count_range());
 }
 
 AdversarialMethod parse_adversarial_method(const std::string& name) {

@@ -13,15 +13,11 @@
 #include "attacks/attacks.h"
 #include "data/dataset.h"
 #include "model/classifier.h"
+#include "training/schedule.h"
 
 namespace advkfp::training {
 
-struct TrainConfig {
-  int64_t epochs = 10;
-  int64_t batch_size = 64;
-  double learning_rate = 1e-3;  ///< Adam
-  int64_t lr_step = 5;          ///< StepLR: multiply the rate by lr_gamma every lr_step epochs
-  double lr_gamma = 0.5;
+struct TrainConfig : Schedule {
   int64_t seed = 0;             ///< shuffling and attack random starts
   int64_t log_every = 100;      ///< batches between progress lines
 
@@ -78,24 +74,17 @@ double ramped_epsilon(double eps, int64_t ramp_epochs, int64_t t, int64_t batche
 torch::Tensor trades_loss(const torch::Tensor& clean_logits, const torch::Tensor& adv_logits,
                           const torch::Tensor& y, double beta);
 
-struct AdversarialConfig {
+struct AdversarialConfig : AdversarialSchedule {
   TrainConfig train;                      ///< optimiser settings (fine-tuning: a low rate)
   AdversarialMethod method = AdversarialMethod::kMadry;
   LrSchedule lr_schedule = LrSchedule::kStep;
   attacks::AttackConfig attack;           ///< madry: PGD each batch; trades: steps and step of the
                                           ///< KL attack; every method: epsilon
   double adversarial_fraction = 1.0;      ///< madry, fast: share of each batch made adversarial
-  double fast_step_factor = 1.25;         ///< fast: FGSM step = factor * eps
-  int64_t free_replays = 4;               ///< free: replays m of each batch
-  double trades_beta = 6.0;               ///< trades: weight of the KL term
-  int64_t ramp_epochs = 0;                ///< eps rises linearly over these epochs (0: none)
   attacks::AttackConfig validation_attack;  ///< robust check on the held-out slice
-  bool keep_best = true;                  ///< restore the check with the best robust accuracy
   /// Stop when a check's robust accuracy falls more than this below the best one (catastrophic
   /// overfitting) and restore the best; 0 disables.
   double collapse_drop = 0.0;
-  double target_robust_accuracy = 0.0;    ///< stop once a check reaches it (0: never)
-  int64_t check_every = 0;                ///< also check every N batches (0: after each epoch only)
 
   void validate() const;
 };
