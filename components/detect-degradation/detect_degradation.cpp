@@ -21,27 +21,11 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "metrics/metrics.h"
+#include "metrics/records.h"
 #include "model/classifier.h"
 
 namespace advkfp::detect_degradation {
 namespace {
-
-double read_accuracy(const std::filesystem::path& path, const std::string& what) {
-  const auto j = io::read_json(path, what);
-  if (!j.is_object() || !j.contains("accuracy")) {
-    throw Error(describe(what, "'" + path.string() + "' has no 'accuracy' field"));
-  }
-  if (!j["accuracy"].is_number()) {
-    throw Error(describe(
-        what, "'accuracy' in '" + path.string() + "' is not a number (was the set unlabelled?)"));
-  }
-  const double a = j["accuracy"].get<double>();
-  if (!(a >= 0 && a <= 1)) {
-    throw Error(describe(what, "'accuracy' in '" + path.string() + "' is " + j["accuracy"].dump() +
-                                   ", not an accuracy in [0, 1]"));
-  }
-  return a;
-}
 
 // Usage error naming every input the chosen mode needs but did not get.
 void require_inputs(const std::vector<std::pair<const char*, const std::filesystem::path*>>& inputs,
@@ -132,8 +116,8 @@ void run(const Options& o) {
     metrics::DegradationRule rule;
     rule.max_absolute_drop = o.max_absolute_drop;
     rule.max_relative_drop = o.max_relative_drop;
-    const double baseline = read_accuracy(o.baseline_metrics, "baseline_metrics");
-    const double current = read_accuracy(o.current_metrics, "current_metrics");
+    const double baseline = metrics::read_accuracy_file(o.baseline_metrics, "baseline_metrics");
+    const double current = metrics::read_accuracy_file(o.current_metrics, "current_metrics");
     const auto d = metrics::decide_degradation(baseline, current, rule);
     report.update(metrics::to_json(d, rule));
     report["labeled_degraded"] = d.degraded;

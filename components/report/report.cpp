@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "io/files.h"
 #include "io/json.h"
+#include "metrics/records.h"
 
 namespace advkfp::report {
 namespace {
@@ -30,22 +31,6 @@ const char* const kTransferColor = "#edae49";
 const Json& member(const Json& j, const char* key) {
   static const Json kNull;
   return j.is_object() && j.contains(key) ? j[key] : kNull;
-}
-
-double accuracy(const Json& m, const std::string& what) {
-  if (!member(m, "accuracy").is_number()) {
-    throw Error(describe(what, "has no numeric 'accuracy' (not an evaluate metrics file, or the "
-                               "set was unlabelled)"));
-  }
-  return m["accuracy"].get<double>();
-}
-
-std::string model_sha(const Json& m, const std::string& what) {
-  const Json& sha = member(member(m, "model"), "sha256");
-  if (!sha.is_string()) {
-    throw Error(describe(what, "names no model sha256 (not an evaluate metrics file)"));
-  }
-  return sha.get<std::string>();
 }
 
 std::string short_sha(const std::string& sha) { return sha.substr(0, 12); }
@@ -87,70 +72,6 @@ std::string shift_summary(const Json& detection) {
                 static_cast<long long>(squeezed), static_cast<long long>(n),
                 static_cast<long long>(adversarial));
   return buf;
-}
-
-std::vector<std::string> class_names(const Json& m, const std::string& what) {
-  if (!member(m, "class_names").is_array()) {
-    throw Error(describe(what, "has no class_names"));
-  }
-  return m["class_names"].get<std::vector<std::string>>();
-}
-
-std::vector<std::vector<int64_t>> confusion(const Json& m, size_t n, const std::string& what) {
-  const Json& c = member(m, "confusion_matrix");
-  std::vector<std::vector<int64_t>> rows;
-  try {
-    rows = c.get<std::vector<std::vector<int64_t>>>();
-  } catch (const nlohmann::json::exception&) {
-    throw Error(describe(what, "has no confusion_matrix of integers"));
-  }
-  bool square = rows.size() == n;
-  for (const auto& r : rows) square = square && r.size() == n;
-  if (!square) {
-    throw Error(describe(what, "confusion_matrix is not " + std::to_string(n) + " x " +
-                                   std::to_string(n) + " (one row per class)"));
-  }
-  return rows;
-}
-
-// robustness_curve -> attack -> eps -> accuracy.
-using Curve = std::map<std::string, std::map<double, double>>;
-
-Curve curve(const std::optional<Json>& m, const std::string& what) {
-  Curve out;
-  if (!m || !m->contains("robustness_curve")) return out;
-  const Json& points = (*m)["robustness_curve"];
-  if (!points.is_array()) throw Error(describe(what, "robustness_curve is not a list"));
-  for (const auto& p : points) {
-    if (!p.is_object() || !p.value("attack", Json()).is_string() ||
-        !p.value("epsilon", Json()).is_number() || !p.value("accuracy", Json()).is_number()) {
-      throw Error(describe(what, "robustness_curve point " + p.dump() +
-                                     " lacks attack, epsilon or accuracy"));
-    }
-    out[p["attack"].get<std::string>()][p["epsilon"].get<double>()] = p["accuracy"].get<double>();
-  }
-  return out;
-}
-
-// "PGD-20", "APGD-CE-100" or "FGSM" from an evaluate metrics' (or an attacked set's) attack
-// settings.
-std::string attack_name(const Json& m) {
-  const Json& a = member(m, "attack");
-  if (!a.is_object()) return "no attack";
-  const std::string method = a.value("method", "?");
-  const std::string steps = std::to_string(a.value("steps", 0));
-  if (method == "pgd") return "PGD-" + steps;
-  if (method == "apgd") return "APGD-CE-" + steps;
-  return "FGSM";
-}
-
-// "PGD-20 (eps 0.15)".
-std::string attack_label(const Json& m) {
-  const Json& a = member(m, "attack");
-  if (!a.is_object()) return "no attack";
-  std::ostringstream s;
-  s << attack_name(m) << " (eps " << a.value("epsilon", 0.0) << ")";
-  return s.str();
 }
 
 // Scalars of a JSON tree as dotted key -> text rows; long lists are summarised.
@@ -217,43 +138,57 @@ th { background: #f4f4f4; text-align: left; } td.num { text-align: right; font-v
 </style>
 )";
 
+// robustness_curve -> attack -> eps -> accuracy.
+using Curve = std::map<std::string, std::map<double, double>>;
+
+Curve curve(const std::optional<metrics::EvaluationRecord>& m) {
+  Curve out;
+  if (!m) return out;
+  for (const auto& p : m->robustness_curve) out[p.attack][p.epsilon] = p.accuracy;
+  return out;
+}
+
+std::string attack_label(const std::optional<metrics::AttackRecord>& a) {
+  return a ? a->label() : "no attack";
+}
+
 }  // namespace
 
 Rendered render(const Inputs& in) {
+  // --- The inputs as typed records: a missing or mistyped field names its input here.
+  using metrics::EvaluationRecord;
+  const EvaluationRecord clean = metrics::read_evaluation(in.clean, "clean_metrics");
+  const EvaluationRecord attacked = metrics::read_evaluation(in.attacked, "attacked_metrics");
+  const metrics::DetectionRecord detection =
+      metrics::read_detection(in.detection, "detection_report");
+  const auto optional_record = [](const std::optional<Json>& j, const std::string& what) {
+    return j ? std::optional<EvaluationRecord>(metrics::read_evaluation(*j, what)) : std::nullopt;
+  };
+  const auto final_clean_m = optional_record(in.final_clean, "final_clean_metrics");
+  const auto final_fgsm_m = optional_record(in.final_fgsm, "final_fgsm_metrics");
+  const auto final_transfer_m = optional_record(in.final_transfer, "final_transfer_metrics");
+  const auto final_pgd_m = optional_record(in.final_pgd, "final_pgd_metrics");
+  const auto final_apgd_m = optional_record(in.final_apgd, "final_apgd_metrics");
+
   // --- What happened, checked for consistency between the inputs.
-  const std::string original = model_sha(in.clean, "clean_metrics");
-  if (model_sha(in.attacked, "attacked_metrics") != original) {
-    throw Error(describe("attacked_metrics", "evaluates model " +
-                                                 short_sha(model_sha(in.attacked, "attacked_metrics")) +
+  const std::string& original = clean.model_sha256;
+  if (attacked.model_sha256 != original) {
+    throw Error(describe("attacked_metrics", "evaluates model " + short_sha(attacked.model_sha256) +
                                                  ", not the original " + short_sha(original)));
   }
-  if (!member(in.detection, "degraded").is_boolean()) {
-    throw Error(describe("detection_report", "has no boolean 'degraded' (not a detect-degradation "
-                                             "report)"));
-  }
-  const bool degraded = in.detection["degraded"].get<bool>();
-  const std::string mode = in.detection.value("mode", "labeled");
-  // clean, shift or attack; a report from before the verdict read a degradation as an attack.
-  const Json& verdict_json = member(in.detection, "verdict");
-  if (!verdict_json.is_null() && !verdict_json.is_string()) {
-    throw Error(describe("detection_report", "'verdict' is not a string"));
-  }
-  const std::string verdict =
-      verdict_json.is_string() ? verdict_json.get<std::string>() : degraded ? "attack" : "clean";
-  if (verdict != "clean" && verdict != "shift" && verdict != "attack") {
-    throw Error(describe("detection_report", "verdict '" + verdict +
-                                                 "' is not clean, shift or attack"));
-  }
-  const std::vector<std::pair<const std::optional<Json>*, std::string>> finals = {
-      {&in.final_clean, "final_clean_metrics"},
-      {&in.final_fgsm, "final_fgsm_metrics"},
-      {&in.final_transfer, "final_transfer_metrics"},
-      {&in.final_pgd, "final_pgd_metrics"},
-      {&in.final_apgd, "final_apgd_metrics"}};
+  const bool degraded = detection.degraded;
+  const std::string& mode = detection.mode;
+  const std::string& verdict = detection.verdict;
+  const std::vector<std::pair<const std::optional<EvaluationRecord>*, std::string>> finals = {
+      {&final_clean_m, "final_clean_metrics"},
+      {&final_fgsm_m, "final_fgsm_metrics"},
+      {&final_transfer_m, "final_transfer_metrics"},
+      {&final_pgd_m, "final_pgd_metrics"},
+      {&final_apgd_m, "final_apgd_metrics"}};
   std::string final_sha;
   for (const auto& [m, what] : finals) {
     if (!*m) continue;
-    const std::string sha = model_sha(**m, what);
+    const std::string& sha = (*m)->model_sha256;
     if (!final_sha.empty() && sha != final_sha) {
       throw Error(describe(what, "evaluates model " + short_sha(sha) + ", the other final "
                                  "metrics model " + short_sha(final_sha)));
@@ -263,20 +198,23 @@ Rendered render(const Inputs& in) {
   const bool have_final = !final_sha.empty();
   const bool retrained = have_final && final_sha != original;
   const std::string fin = retrained ? "defended" : "kept";  // what the final model is
-  const auto names = class_names(in.clean, "clean_metrics");
+  const auto& names = clean.class_names;
+  if (final_clean_m && final_clean_m->class_names != names) {
+    throw Error(describe("final_clean_metrics", "names other classes than clean_metrics"));
+  }
 
-  const double clean_acc = accuracy(in.clean, "clean_metrics");
-  const double attacked_acc = accuracy(in.attacked, "attacked_metrics");
-  const auto acc_or_nan = [](const std::optional<Json>& m, const std::string& what) {
-    return m ? accuracy(*m, what) : kNaN;
+  const double clean_acc = clean.labelled_accuracy("clean_metrics");
+  const double attacked_acc = attacked.labelled_accuracy("attacked_metrics");
+  const auto acc_or_nan = [](const std::optional<EvaluationRecord>& m, const std::string& what) {
+    return m ? m->labelled_accuracy(what) : kNaN;
   };
-  const double final_clean = acc_or_nan(in.final_clean, "final_clean_metrics");
-  const double final_fgsm = acc_or_nan(in.final_fgsm, "final_fgsm_metrics");
-  const double final_transfer = acc_or_nan(in.final_transfer, "final_transfer_metrics");
-  const double final_pgd = acc_or_nan(in.final_pgd, "final_pgd_metrics");
-  const std::string pgd_label = in.final_pgd ? attack_label(*in.final_pgd) : "PGD";
-  const double final_apgd = acc_or_nan(in.final_apgd, "final_apgd_metrics");
-  const std::string apgd_label = in.final_apgd ? attack_label(*in.final_apgd) : "APGD-CE";
+  const double final_clean = acc_or_nan(final_clean_m, "final_clean_metrics");
+  const double final_fgsm = acc_or_nan(final_fgsm_m, "final_fgsm_metrics");
+  const double final_transfer = acc_or_nan(final_transfer_m, "final_transfer_metrics");
+  const double final_pgd = acc_or_nan(final_pgd_m, "final_pgd_metrics");
+  const std::string pgd_label = final_pgd_m ? attack_label(final_pgd_m->attack) : "PGD";
+  const double final_apgd = acc_or_nan(final_apgd_m, "final_apgd_metrics");
+  const std::string apgd_label = final_apgd_m ? attack_label(final_apgd_m->attack) : "APGD-CE";
   // Robust accuracy: the lowest accuracy under the attacks run on the final model.
   double robust = kNaN;
   for (const double a : {final_fgsm, final_transfer, final_pgd, final_apgd}) {
@@ -314,15 +252,16 @@ Rendered render(const Inputs& in) {
       line_chart("Accuracy evolution", stages, {}, evolution, "stage");
   const std::vector<std::string> bar_labels = {
       "original clean", "original under FGSM", fin + " clean", fin + " white-box FGSM",
-      fin + " transfer FGSM", fin + " " + (in.final_pgd ? attack_name(*in.final_pgd) : "PGD")};
+      fin + " transfer FGSM",
+      fin + " " + (final_pgd_m && final_pgd_m->attack ? final_pgd_m->attack->name() : "PGD")};
   const std::string bars_svg = bar_chart(
       "Accuracy by model and attack", bar_labels,
       {clean_acc, attacked_acc, final_clean, final_fgsm, final_transfer, final_pgd},
       {kOriginalColor, kAttackColor, kFinalColor, kAttackColor, kTransferColor, "#7b4b94"});
 
-  const Curve before_curve = curve(in.clean, "clean_metrics");
-  const Curve final_curve = curve(in.final_pgd, "final_pgd_metrics");
-  const Curve final_apgd_curve = curve(in.final_apgd, "final_apgd_metrics");
+  const Curve before_curve = curve(clean);
+  const Curve final_curve = curve(final_pgd_m);
+  const Curve final_apgd_curve = curve(final_apgd_m);
   std::set<double> eps_set;
   for (const Curve* c : {&before_curve, &final_curve, &final_apgd_curve}) {
     for (const auto& [attack, points] : *c) {
@@ -364,15 +303,15 @@ Rendered render(const Inputs& in) {
       << pct(acc) << "</td></tr>\n";
   };
   row("original", "clean test set", clean_acc);
-  row("original", "FGSM set crafted on it (" + attack_label(member(member(in.attacked, "dataset"), "provenance")) +
+  row("original", "FGSM set crafted on it (" + attack_label(attacked.dataset_attack) +
                       ")", attacked_acc);
   if (have_final) {
     row(fin, "clean test set", final_clean);
-    row(fin, "white-box " + (in.final_fgsm ? attack_label(*in.final_fgsm) : "FGSM"), final_fgsm);
+    row(fin, "white-box " + (final_fgsm_m ? attack_label(final_fgsm_m->attack) : "FGSM"), final_fgsm);
     row(fin, "transfer: the FGSM set crafted on the original", final_transfer);
     row(fin, "white-box " + pgd_label, final_pgd);
-    if (in.final_apgd) row(fin, "white-box " + apgd_label, final_apgd);
-    if (in.final_apgd) row(fin, "robust accuracy: the lowest under the attacks above", robust);
+    if (final_apgd_m) row(fin, "white-box " + apgd_label, final_apgd);
+    if (final_apgd_m) row(fin, "robust accuracy: the lowest under the attacks above", robust);
   }
   h << "</table>\n<div class=\"charts\">\n" << evolution_svg << bars_svg << "</div>\n";
   h << "<p class=\"note\">White-box: the attack is crafted on the model it is evaluated on. "
@@ -393,16 +332,16 @@ Rendered render(const Inputs& in) {
       h << "</tr>\n";
     }
     h << "</table>\n<p class=\"note\">Each curve runs over the first "
-      << in.clean.value("robustness_curve_count", 0)
+      << clean.robustness_curve_count
       << " test images; PGD uses the step count of the final PGD evaluation.</p>\n";
   }
 
   h << "<h2>Confusion matrices</h2>\n<div class=\"charts\">\n"
     << heatmap("Original model, clean test set", names,
-               confusion(in.clean, names.size(), "clean_metrics"));
-  if (in.final_clean) {
+               clean.confusion_matrix);
+  if (final_clean_m) {
     h << heatmap(std::string(retrained ? "Defended" : "Final") + " model, clean test set", names,
-                 confusion(*in.final_clean, names.size(), "final_clean_metrics"));
+                 final_clean_m->confusion_matrix);
   }
   h << "</div>\n";
 
@@ -453,7 +392,7 @@ Rendered render(const Inputs& in) {
        << "| " << fin << " | white-box FGSM | " << pct(final_fgsm) << " |\n"
        << "| " << fin << " | transfer FGSM | " << pct(final_transfer) << " |\n"
        << "| " << fin << " | white-box " << pgd_label << " | " << pct(final_pgd) << " |\n";
-    if (in.final_apgd) {
+    if (final_apgd_m) {
       md << "| " << fin << " | white-box " << apgd_label << " | " << pct(final_apgd) << " |\n"
          << "| " << fin << " | robust (lowest under the attacks above) | " << pct(robust)
          << " |\n";

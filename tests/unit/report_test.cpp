@@ -142,7 +142,7 @@ TEST_CASE("inputs that do not belong together are refused, naming the input", "[
 
   in = run_inputs("bbbb", true);
   in.clean["confusion_matrix"] = {{1, 2, 3}, {4, 5, 6}};
-  CHECK_THROWS_WITH(report::render(in), Catch::Contains("clean_metrics: confusion_matrix is not 3 x 3"));
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("clean_metrics: field 'confusion_matrix' is not 3 x 3"));
 
   in = run_inputs("bbbb", true);
   in.detection.erase("degraded");

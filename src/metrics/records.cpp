@@ -1,0 +1,164 @@
+// Typed records of the metrics and detection files.
+#include "metrics/records.h"
+
+#include <sstream>
+
+#include "common/error.h"
+#include "io/json.h"
+
+namespace advkfp::metrics {
+namespace {
+
+using io::Json;
+
+// The value at a dotted path ("model.sha256"), or null when any part is missing.
+const Json& at_path(const Json& j, const std::string& path) {
+  static const Json kNull;
+  const Json* cur = &j;
+  std::istringstream parts(path);
+  for (std::string key; std::getline(parts, key, '.');) {
+    if (!cur->is_object() || !cur->contains(key)) return kNull;
+    cur = &(*cur)[key];
+  }
+  return *cur;
+}
+
+[[noreturn]] void bad_field(const std::string& what, const std::string& field,
+                            const std::string& problem) {
+  throw Error(describe(what, "field '" + field + "' " + problem));
+}
+
+template <class T>
+T field(const Json& j, const std::string& path, const std::string& what, const char* type,
+        const std::string& hint = "") {
+  const Json& v = at_path(j, path);
+  if (v.is_null()) bad_field(what, path, "is missing" + hint);
+  try {
+    return v.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    bad_field(what, path, "is " + v.dump().substr(0, 40) + ", not " + type);
+  }
+}
+
+std::optional<AttackRecord> attack_at(const Json& j, const std::string& path,
+                                      const std::string& what) {
+  const Json& a = at_path(j, path);
+  if (a.is_null()) return std::nullopt;
+  if (!a.is_object()) bad_field(what, path, "is not an object");
+  AttackRecord r;
+  r.method = field<std::string>(j, path + ".method", what, "a string");
+  if (r.method != "fgsm" && r.method != "pgd" && r.method != "apgd") {
+    bad_field(what, path + ".method", "is '" + r.method + "', not fgsm, pgd or apgd");
+  }
+  r.epsilon = field<double>(j, path + ".epsilon", what, "a number");
+  if (r.method != "fgsm") r.steps = field<int64_t>(j, path + ".steps", what, "an integer");
+  return r;
+}
+
+}  // namespace
+
+std::string AttackRecord::name() const {
+  if (method == "pgd") return "PGD-" + std::to_string(steps);
+  if (method == "apgd") return "APGD-CE-" + std::to_string(steps);
+  return "FGSM";
+}
+
+std::string AttackRecord::label() const {
+  std::ostringstream s;
+  s << name() << " (eps " << epsilon << ")";
+  return s.str();
+}
+
+double EvaluationRecord::labelled_accuracy(const std::string& what) const {
+  if (!accuracy) {
+    throw Error(describe(what, "field 'accuracy' is null (the evaluated set was unlabelled)"));
+  }
+  return *accuracy;
+}
+
+double read_accuracy(const Json& j, const std::string& what) {
+  if (!j.is_object() || !j.contains("accuracy")) {
+    bad_field(what, "accuracy", "is missing (not an evaluate metrics file)");
+  }
+  if (j["accuracy"].is_null()) {
+    bad_field(what, "accuracy", "is null (the evaluated set was unlabelled)");
+  }
+  const double a = field<double>(j, "accuracy", what, "a number");
+  if (!(a >= 0 && a <= 1)) bad_field(what, "accuracy", "is " + j["accuracy"].dump() + ", not in [0, 1]");
+  return a;
+}
+
+double read_accuracy_file(const std::filesystem::path& path, const std::string& what) {
+  return read_accuracy(io::read_json(path, what), what + ": '" + path.string() + "'");
+}
+
+EvaluationRecord read_evaluation(const Json& j, const std::string& what) {
+  if (!j.is_object()) throw Error(describe(what, "is not a JSON object (not an evaluate metrics file)"));
+  EvaluationRecord r;
+  r.json = j;
+  r.model_sha256 =
+      field<std::string>(j, "model.sha256", what, "a string", " (not an evaluate metrics file)");
+  if (j.contains("count")) r.count = field<int64_t>(j, "count", what, "an integer");
+  if (!j.contains("accuracy")) bad_field(what, "accuracy", "is missing (not an evaluate metrics file)");
+  if (!j["accuracy"].is_null()) r.accuracy = read_accuracy(j, what);
+  r.class_names = field<std::vector<std::string>>(j, "class_names", what, "a list of strings");
+  if (r.accuracy) {
+    r.confusion_matrix =
+        field<std::vector<std::vector<int64_t>>>(j, "confusion_matrix", what, "a matrix of integers");
+    const size_t n = r.class_names.size();
+    bool square = r.confusion_matrix.size() == n;
+    for (const auto& row : r.confusion_matrix) square = square && row.size() == n;
+    if (!square) {
+      bad_field(what, "confusion_matrix", "is not " + std::to_string(n) + " x " +
+                                              std::to_string(n) + " (one row per class)");
+    }
+  }
+  r.attack = attack_at(j, "attack", what);
+  r.dataset_attack = attack_at(j, "dataset.provenance.attack", what);
+  const Json& curve = at_path(j, "robustness_curve");
+  if (!curve.is_null()) {
+    if (!curve.is_array()) bad_field(what, "robustness_curve", "is not a list");
+    for (size_t i = 0; i < curve.size(); ++i) {
+      const Json& p = curve[i];
+      if (!p.is_object() || !p.value("attack", Json()).is_string() ||
+          !p.value("epsilon", Json()).is_number() || !p.value("accuracy", Json()).is_number()) {
+        throw Error(describe(what, "robustness_curve point " + p.dump() +
+                                       " lacks attack, epsilon or accuracy"));
+      }
+      r.robustness_curve.push_back({p["attack"].get<std::string>(), p["epsilon"].get<double>(),
+                                    p["accuracy"].get<double>()});
+    }
+    if (j.contains("robustness_curve_count")) {
+      r.robustness_curve_count = field<int64_t>(j, "robustness_curve_count", what, "an integer");
+    }
+  }
+  return r;
+}
+
+EvaluationRecord read_evaluation_file(const std::filesystem::path& path, const std::string& what) {
+  const std::string named = what + ": '" + path.string() + "'";
+  return read_evaluation(io::read_json(path, what), named);
+}
+
+DetectionRecord read_detection(const Json& j, const std::string& what) {
+  DetectionRecord r;
+  r.json = j;
+  const Json& degraded = at_path(j, "degraded");
+  if (!degraded.is_boolean()) {
+    throw Error(describe(what, "has no boolean 'degraded' (not a detect-degradation report)"));
+  }
+  r.degraded = degraded.get<bool>();
+  r.mode = j.contains("mode") ? field<std::string>(j, "mode", what, "a string") : "labeled";
+  const Json& verdict = at_path(j, "verdict");
+  if (!verdict.is_null() && !verdict.is_string()) {
+    throw Error(describe(what, "'verdict' is not a string"));
+  }
+  // A report from before the three-way verdict read a degradation as an attack.
+  r.verdict = verdict.is_string() ? verdict.get<std::string>() : r.degraded ? "attack" : "clean";
+  if (r.verdict != "clean" && r.verdict != "shift" && r.verdict != "attack") {
+    throw Error(describe(what, "verdict '" + r.verdict + "' is not clean, shift or attack"));
+  }
+  return r;
+}
+
+}  // namespace advkfp::metrics

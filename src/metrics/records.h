@@ -1,0 +1,76 @@
+// The JSON files components hand to each other, as typed records: evaluate's metrics and
+// detect-degradation's report. Every reader (detect-degradation, report) goes through these, so a
+// field is looked up in one place, and a file that lacks a field or has it mistyped gets one line
+// naming the input and the field. Torch-free.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace advkfp::metrics {
+
+/// An attack as a metrics file records it (attacks::to_json of its AttackConfig).
+struct AttackRecord {
+  std::string method;  ///< fgsm, pgd or apgd
+  double epsilon = 0;
+  int64_t steps = 0;   ///< pgd, apgd
+
+  /// "PGD-20", "APGD-CE-100" or "FGSM".
+  std::string name() const;
+  /// "PGD-20 (eps 0.15)".
+  std::string label() const;
+};
+
+/// One point of an evaluation's robustness curve.
+struct CurvePoint {
+  std::string attack;
+  double epsilon = 0;
+  double accuracy = 0;
+};
+
+/// evaluate's metrics file (its `metrics` output).
+struct EvaluationRecord {
+  std::string model_sha256;            ///< model.sha256: which model was evaluated
+  int64_t count = 0;                   ///< images evaluated
+  std::optional<double> accuracy;      ///< in [0, 1]; null in the file for an unlabelled set
+  std::vector<std::string> class_names;
+  std::vector<std::vector<int64_t>> confusion_matrix;  ///< [true][predicted]; empty if unlabelled
+  std::optional<AttackRecord> attack;  ///< the attack evaluated under (null: clean)
+  std::optional<AttackRecord> dataset_attack;  ///< dataset.provenance.attack: a crafted set's
+  std::vector<CurvePoint> robustness_curve;
+  int64_t robustness_curve_count = 0;  ///< images each curve point ran over
+  nlohmann::json json;                 ///< the whole file, for settings shown as they are
+
+  /// The accuracy; throws advkfp::Error naming `what` when the set was unlabelled.
+  double labelled_accuracy(const std::string& what) const;
+};
+
+/// Reads an evaluate metrics document. Throws advkfp::Error "<what>: <problem>" naming the missing
+/// or mistyped field (e.g. "clean_metrics: field 'model.sha256' is missing (not an evaluate metrics
+/// file)"), an accuracy outside [0, 1], or a confusion matrix that is not K x K.
+EvaluationRecord read_evaluation(const nlohmann::json& j, const std::string& what);
+/// The same from a file; `what` then also names the path.
+EvaluationRecord read_evaluation_file(const std::filesystem::path& path, const std::string& what);
+
+/// The accuracy of an evaluate metrics document, all the labelled degradation rule needs: a number
+/// in [0, 1]. Throws advkfp::Error naming `what` when it is missing, null (an unlabelled set), not
+/// a number or out of range.
+double read_accuracy(const nlohmann::json& j, const std::string& what);
+/// The same from a file; `what` then also names the path.
+double read_accuracy_file(const std::filesystem::path& path, const std::string& what);
+
+/// detect-degradation's report (its `report` output), as far as other components read it.
+struct DetectionRecord {
+  bool degraded = false;
+  std::string mode;     ///< labeled, unlabeled or both
+  std::string verdict;  ///< clean, shift or attack (a report without one: attack when degraded)
+  nlohmann::json json;  ///< the whole report: windows, reasons, calibration
+};
+
+/// Reads a detect-degradation report. Throws advkfp::Error naming `what` and the field.
+DetectionRecord read_detection(const nlohmann::json& j, const std::string& what);
+
+}  // namespace advkfp::metrics
