@@ -147,7 +147,6 @@ void Scores::push_back(const Scores& from, int64_t i) {
   bit_depth.push_back(from.bit_depth[k]);
   median.push_back(from.median[k]);
   squeeze.push_back(from.squeeze[k]);
-  adversarial.push_back(from.adversarial[k]);
 }
 
 Scores Scores::slice(int64_t begin, int64_t end) const {
@@ -185,7 +184,6 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
     append(s.median, d_median);
     append(s.squeeze, torch::maximum(d_bits, d_median));
   }
-  s.adversarial = s.squeeze;
   return s;
 }
 
@@ -217,11 +215,11 @@ Calibration calibrate(const Scores& reference, const std::string& model_sha256, 
   c.reference_entropy = reference.entropy;
   std::sort(c.reference_max_probability.begin(), c.reference_max_probability.end());
   std::sort(c.reference_entropy.begin(), c.reference_entropy.end());
-  c.threshold_adversarial = threshold_at_fpr(reference.adversarial, fpr);
+  c.threshold_adversarial = threshold_at_fpr(reference.squeeze, fpr);
   for (const auto& sh : shifted) {
     c.shifts.push_back(sh.shift);
     c.threshold_adversarial =
-        std::max(c.threshold_adversarial, threshold_at_fpr(sh.scores.adversarial, fpr));
+        std::max(c.threshold_adversarial, threshold_at_fpr(sh.scores.squeeze, fpr));
   }
   const auto rates = [&](const std::string& name, const Scores& sc) {
     SetRates r;
@@ -229,7 +227,7 @@ Calibration calibrate(const Scores& reference, const std::string& model_sha256, 
     r.count = sc.size();
     for (int64_t i = 0; i < r.count; ++i) {
       r.squeeze_rate += sc.squeeze[static_cast<size_t>(i)] > c.threshold;
-      r.adversarial_rate += sc.adversarial[static_cast<size_t>(i)] > c.threshold_adversarial;
+      r.adversarial_rate += sc.squeeze[static_cast<size_t>(i)] > c.threshold_adversarial;
     }
     r.squeeze_rate /= static_cast<double>(r.count);
     r.adversarial_rate /= static_cast<double>(r.count);
@@ -392,7 +390,7 @@ WindowDecision decide_window(const Calibration& c, const Scores& window, double 
   std::vector<double> flagged_squeeze;
   for (int64_t i = 0; i < w.count; ++i) {
     const auto k = static_cast<size_t>(i);
-    if (window.adversarial[k] > c.threshold_adversarial) w.adversarial_flagged.push_back(offset + i);
+    if (window.squeeze[k] > c.threshold_adversarial) w.adversarial_flagged.push_back(offset + i);
     if (window.squeeze[k] > c.threshold) flagged_squeeze.push_back(window.squeeze[k]);
   }
   if (!flagged_squeeze.empty()) {

@@ -73,10 +73,10 @@ struct Scores {
   std::vector<double> entropy;          ///< -sum_c p_c ln p_c, in nats, in [0, ln C]
   std::vector<double> bit_depth;        ///< || softmax(f(x)) - softmax(f(bit_depth(x))) ||_1
   std::vector<double> median;           ///< || softmax(f(x)) - softmax(f(median_2x2(x))) ||_1
-  std::vector<double> squeeze;          ///< max(bit_depth, median): the feature-squeezing score
-  /// The per-input score the verdict thresholds: the squeezing score again, against a threshold
-  /// that calibrated benign shifts set (see Calibration::threshold_adversarial).
-  std::vector<double> adversarial;
+  /// max(bit_depth, median): the feature-squeezing score. It is also the per-input adversarial
+  /// evidence of the verdict, against the higher threshold that calibrated benign shifts set
+  /// (Calibration::threshold_adversarial, kAdversarialStatistic).
+  std::vector<double> squeeze;
 
   int64_t size() const { return static_cast<int64_t>(max_probability.size()); }
   /// Appends input `i` of `from`.
@@ -95,7 +95,7 @@ Scores score_inputs(model::Classifier& net, const at::Tensor& images, int64_t sq
 // Calibration: what the reference (clean, held-out) set says, computed once and reusable.
 
 inline constexpr const char* kCalibrationFormat = "advkfp.calibration/v2";
-/// What the calibration's adversarial threshold is on (Scores::adversarial).
+/// What the calibration's adversarial threshold is on (Scores::squeeze).
 inline constexpr const char* kAdversarialStatistic = "squeeze";
 
 /// Scores of one benignly shifted copy of the reference set, named by its shift.

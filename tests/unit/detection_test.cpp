@@ -368,17 +368,16 @@ struct Verdicts {
 
 }  // namespace
 
-TEST_CASE("the adversarial score is the squeezing score and does not depend on batching",
+TEST_CASE("the squeezing score does not depend on batching",
           "[unit][detection]") {
   auto& net = test::small_trained_model();
   const auto x = Scored::get().data.slice(0, 120).images;
   const auto a = score_inputs(net, x, 2, 120);
   const auto b = score_inputs(net, x, 2, 50);
   REQUIRE(a.size() == 120);
-  CHECK(a.adversarial == a.squeeze);
   for (size_t i = 0; i < 120; ++i) {
     // Other batch sizes run other BLAS kernels: equal to a tolerance.
-    CHECK(a.adversarial[i] == Approx(b.adversarial[i]).margin(1e-4));
+    CHECK(a.squeeze[i] == Approx(b.squeeze[i]).margin(1e-4));
   }
 }
 
@@ -446,13 +445,13 @@ TEST_CASE("a stream is attack only after K attack windows in a row", "[unit][det
   const auto shifted =
       score_inputs(net, apply_shift(part.images, parse_shift("rotate:15", "t"), 0), 4, 200);
   // clean, shift, attack, attack (200 inputs each). The attack windows are PGD inputs whose
-  // adversarial score is set to 2, the largest L1 distance between two distributions: this tests
-  // the stream rule, not the statistic.
+  // squeezing score (the adversarial evidence) is set to 2, the largest L1 distance between two
+  // distributions: this tests the stream rule, not the statistic.
   Scores stream = s.held_out.slice(0, 200);
   for (int64_t i = 0; i < 200; ++i) stream.push_back(shifted, i);
   for (int64_t i = 0; i < 400; ++i) {
     stream.push_back(adv, i);
-    stream.adversarial.back() = 2.0;
+    stream.squeeze.back() = 2.0;
   }
   const auto k2 = decide_stream(s.calibration, stream, 0.01, 200, 2);
   REQUIRE(k2.windows.size() == 4);
