@@ -8,6 +8,7 @@
 #include "evaluate.h"
 #include "fgsm_attack.h"
 #include "io/json.h"
+#include "metrics/records.h"
 #include "pgd_train.h"
 #include "prepare_data.h"
 #include "support/helpers.h"
@@ -213,6 +214,17 @@ TEST_CASE("evaluate sweeps eps and attacks into a robustness curve", "[unit][cli
     CHECK(curve[i + 3]["accuracy"].get<double>() <= curve[i]["accuracy"].get<double>());
   }
   CHECK(curve[2]["accuracy"].get<double>() <= curve[1]["accuracy"].get<double>());
+  // What evaluate writes is what the readers (report, detect-degradation) take: the typed record.
+  const auto record = metrics::read_evaluation_file(o.metrics, "clean_metrics");
+  CHECK(record.model_sha256 == net.info().sha256);
+  CHECK(record.count == 128);
+  CHECK(record.labelled_accuracy("clean_metrics") == m["accuracy"].get<double>());
+  CHECK(record.confusion_matrix.size() == record.class_names.size());
+  CHECK_FALSE(record.attack);
+  CHECK(record.robustness_curve.size() == 6);
+  CHECK(record.robustness_curve[3].attack == "pgd");
+  CHECK(metrics::read_accuracy_file(o.metrics, "baseline_metrics") ==
+        record.labelled_accuracy("clean_metrics"));
   CHECK_THROWS_WITH(evaluate::parse_epsilons("0.1,,0.2", "sweep_epsilons"),
                     Catch::StartsWith("sweep_epsilons:"));
   CHECK_THROWS_AS(evaluate::parse_epsilons("0.1,1.5", "sweep_epsilons"), UsageError);
