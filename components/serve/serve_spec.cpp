@@ -10,7 +10,8 @@ const cli::Spec<Options>& spec() {
           "Serve a model over KServe's Open Inference Protocol v2 (REST): GET /v2/health/live, "
           "/v2/health/ready, /v2, /v2/models/NAME[/versions/V][/ready], POST "
           "/v2/models/NAME[/versions/V]/infer with FP32 or UINT8 tensors, and Prometheus "
-          "/metrics. Concurrent requests are batched. With a calibration or a reference set, "
+          "/metrics; with --grpc-port, the same protocol over gRPC (KServe's "
+          "grpc_predict_v2.proto). Concurrent requests are batched. With a calibration or a reference set, "
           "every served input goes through detect-degradation's label-free detector in windows; "
           "after `consecutive` bad windows the inputs are saved as a dataset and --on-alarm runs. "
           "A newer model at --model is loaded beside the served one and swapped in between "
@@ -25,7 +26,14 @@ const cli::Spec<Options>& spec() {
                  cli::in_range(0, 65535))
           .output_parameter("port_file", &Options::port_file, cli::types::kInteger,
                             "Write the port listened on here once the server is ready.", true)
-          .param("http_threads", &Options::http_threads, "Threads answering HTTP connections.",
+          .param("grpc_port", &Options::grpc_port,
+                 "TCP port of the v2 gRPC service inference.GRPCInferenceService (-1: no gRPC; "
+                 "0: any free port, see grpc_port_file).",
+                 cli::in_range(-1, 65535))
+          .output_parameter("grpc_port_file", &Options::grpc_port_file, cli::types::kInteger,
+                            "Write the gRPC port listened on here once the server is ready.", true)
+          .param("http_threads", &Options::http_threads,
+                 "Threads answering HTTP connections; as many gRPC calls are served at once.",
                  cli::at_least(1))
           .param("max_batch_size", &Options::max_batch_size,
                  "Images per forward pass of the dynamic batcher (1: no batching).",
