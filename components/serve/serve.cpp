@@ -22,6 +22,7 @@
 #include "frontend.h"
 #include "grpc_server.h"
 #include "io/files.h"
+#include "kfp_run.h"
 #include "metrics/metrics.h"
 #include "models.h"
 #include "monitor.h"
@@ -80,9 +81,31 @@ void run(const Options& o) {
   if (!o.on_alarm.empty() && o.windows_dir.empty()) {
     throw UsageError(describe("on_alarm", "needs windows_dir (the command gets the saved window)"));
   }
+  std::optional<KfpRunConfig> kfp;
+  if (!o.kfp_endpoint.empty()) {
+    if (!o.on_alarm.empty()) throw UsageError(describe("kfp_endpoint", "and on_alarm exclude each other"));
+    if (o.windows_dir.empty()) throw UsageError(describe("kfp_endpoint", "needs windows_dir (the run gets the saved window)"));
+    if (o.kfp_pipeline_id.empty()) throw UsageError(describe("kfp_endpoint", "needs kfp_pipeline_id"));
+    if (o.kfp_endpoint.rfind("http://", 0) != 0 && o.kfp_endpoint.rfind("https://", 0) != 0) {
+      throw UsageError(describe("kfp_endpoint", "'" + o.kfp_endpoint + "' is not an http:// or https:// URL"));
+    }
+    kfp = KfpRunConfig{};
+    kfp->endpoint = o.kfp_endpoint;
+    kfp->pipeline_id = o.kfp_pipeline_id;
+    kfp->pipeline_version_id = o.kfp_pipeline_version_id;
+    kfp->experiment_id = o.kfp_experiment_id;
+    kfp->token_file = o.kfp_token_file;
+    kfp->window_parameter = o.kfp_window_parameter;
+    try {
+      kfp->parameters = Json::parse(o.kfp_parameters);
+    } catch (const Json::exception&) {
+      throw UsageError(describe("kfp_parameters", "'" + o.kfp_parameters + "' is not JSON"));
+    }
+    if (!kfp->parameters.is_object()) throw UsageError(describe("kfp_parameters", "is not a JSON object"));
+  }
   const bool detect = !o.calibration.empty() || !o.reference.empty();
-  if (!detect && (!o.on_alarm.empty() || !o.windows_dir.empty())) {
-    throw UsageError(describe(o.on_alarm.empty() ? "windows_dir" : "on_alarm",
+  if (!detect && (!o.on_alarm.empty() || !o.windows_dir.empty() || kfp)) {
+    throw UsageError(describe(kfp ? "kfp_endpoint" : o.on_alarm.empty() ? "windows_dir" : "on_alarm",
                               "needs live detection: give calibration or reference"));
   }
   const auto shifts = detection::parse_shifts(o.calibration_shifts, "calibration_shifts");
@@ -151,6 +174,8 @@ void run(const Options& o) {
     mc.batch_size = o.batch_size;
     mc.windows_dir = o.windows_dir;
     mc.command = o.on_alarm;
+    mc.kfp = kfp;
+    mc.kfp_windows_uri = o.kfp_windows_uri;
     mc.cooldown_s = o.cooldown_s;
     monitor = std::make_unique<Monitor>(mc, telemetry);
   }

@@ -43,6 +43,12 @@ struct Options : cli::CommonOptions {
   std::filesystem::path windows_dir;
   std::string on_alarm;
   double cooldown_s = 300;
+  // or a run on a KFP endpoint
+  std::string kfp_endpoint, kfp_pipeline_id, kfp_pipeline_version_id, kfp_experiment_id;
+  std::filesystem::path kfp_token_file;
+  std::string kfp_parameters = "{}";
+  std::string kfp_window_parameter = "window_uri";
+  std::string kfp_windows_uri;
   int64_t batch_size = 256;
 };
 

@@ -97,6 +97,25 @@ const cli::Spec<Options>& spec() {
           .param("cooldown_s", &Options::cooldown_s,
                  "After the command finished, alarms do not start it again for this long.",
                  cli::at_least(0))
+          .param("kfp_endpoint", &Options::kfp_endpoint,
+                 "Instead of on_alarm: on an alarm, create a run on this Kubeflow Pipelines API "
+                 "endpoint (http://HOST:PORT[/PREFIX]; POST /apis/v2beta1/runs), one at a time "
+                 "per cooldown_s; needs windows_dir and kfp_pipeline_id.")
+          .param("kfp_pipeline_id", &Options::kfp_pipeline_id, "kfp_endpoint: the pipeline to run.")
+          .param("kfp_pipeline_version_id", &Options::kfp_pipeline_version_id,
+                 "kfp_endpoint: its version (empty: the latest).")
+          .param("kfp_experiment_id", &Options::kfp_experiment_id,
+                 "kfp_endpoint: the experiment of the run (empty: the endpoint's default).")
+          .param("kfp_token_file", &Options::kfp_token_file,
+                 "kfp_endpoint: a file holding the bearer token, read at each run (in a pod: "
+                 "/var/run/secrets/kubeflow/pipelines/token); empty: no Authorization header.")
+          .param("kfp_parameters", &Options::kfp_parameters,
+                 "kfp_endpoint: the run's fixed parameters, a JSON object.")
+          .param("kfp_window_parameter", &Options::kfp_window_parameter,
+                 "kfp_endpoint: the parameter that gets the saved window's location.")
+          .param("kfp_windows_uri", &Options::kfp_windows_uri,
+                 "kfp_endpoint: where the pipeline sees windows_dir (e.g. minio://bucket/windows); "
+                 "the window's location is this plus its folder's name (empty: its local path).")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass of the detector.",
                  cli::at_least(1))
           .common();
