@@ -234,6 +234,10 @@ void run(const Options& o) {
   httplib::Server svr;
   svr.new_task_queue = [n = o.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
   svr.set_payload_max_length(static_cast<size_t>(o.max_body_bytes));
+  // cpp-httplib (0.11.4, Server::write_response_core) writes a response's headers and its body
+  // in two send() calls and leaves Nagle's algorithm on: the body then waits for the client's
+  // delayed ACK of the headers, ~40 ms per keep-alive request on Linux loopback.
+  svr.set_tcp_nodelay(true);
   const auto read_us = static_cast<int64_t>(o.read_timeout_s * 1e6);
   svr.set_read_timeout(read_us / 1000000, read_us % 1000000);
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {

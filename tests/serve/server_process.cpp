@@ -79,6 +79,7 @@ ServerProcess::~ServerProcess() {
 
 httplib::Client ServerProcess::client() const {
   httplib::Client c("127.0.0.1", port_);
+  c.set_tcp_nodelay(true);
   c.set_read_timeout(60, 0);
   c.set_write_timeout(60, 0);
   c.set_connection_timeout(10, 0);
