@@ -12,6 +12,7 @@
 #include "client.h"
 #include "data/dataset.h"
 #include "grpc_predict_v2.grpc.pb.h"
+#include "serve/serve_fixture.h"
 #include "serve/server_process.h"
 #include "support/helpers.h"
 
@@ -24,21 +25,6 @@ namespace pb = inference;
 namespace {
 
 constexpr const char* kName = "fashion-cnn";
-
-struct Fixture {
-  TempDir dir;
-  fs::path model_dir = dir / "model";
-  data::Dataset test = fashion_slice("t10k", 200);
-  std::string version;
-  Fixture() {
-    model::save_model(model_dir, small_trained_model(), "model");
-    version = small_trained_model().info().sha256.substr(0, 12);
-  }
-};
-Fixture& fixture() {
-  static Fixture f;
-  return f;
-}
 
 std::unique_ptr<pb::GRPCInferenceService::Stub> stub_of(const ServerProcess& server) {
   REQUIRE(server.grpc_port() > 0);
@@ -143,12 +129,6 @@ torch::Tensor rest_logits(const ServerProcess& server, const torch::Tensor& imag
       .view({o["shape"][0].get<int64_t>(), o["shape"][1].get<int64_t>()});
 }
 
-torch::Tensor reference_logits(const torch::Tensor& images) {
-  torch::NoGradGuard no_grad;
-  auto& net = small_trained_model();
-  net.eval();
-  return net.forward(images);
-}
 
 }  // namespace
 
