@@ -50,6 +50,7 @@ class Batcher {
   /// Finishes every queued request, then stops the worker.
   void stop();
   int64_t queued() const;
+  int64_t capacity() const { return config_.queue_capacity; }
 
  private:
   struct Job {

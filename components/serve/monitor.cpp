@@ -194,7 +194,7 @@ void Monitor::fire(const std::string& reason, const ModelPtr& model, int64_t win
       saved.clear();
     }
   }
-  if (config_.command.empty()) return;
+  if (config_.command.empty() && !config_.kfp) return;
   std::lock_guard<std::mutex> lock(defence_->mutex);
   if (defence_->running) {
     telemetry_->trigger("skipped_running");
@@ -206,6 +206,10 @@ void Monitor::fire(const std::string& reason, const ModelPtr& model, int64_t win
     telemetry_->trigger("skipped_cooldown");
     log::warn("detector: defence not started: cooldown for another ",
               std::chrono::duration<double>(defence_->cooldown_until - now).count(), " s");
+    return;
+  }
+  if (config_.kfp) {
+    start_run(reason, saved);
     return;
   }
   pid_t pid = 0;
@@ -242,6 +246,32 @@ void Monitor::fire(const std::string& reason, const ModelPtr& model, int64_t win
       log::error("detector: defence command (pid ", pid, ") failed with exit code ", code);
     }
   }).detach();
+}
+
+void Monitor::start_run(const std::string& reason, const fs::path& saved) {
+  if (saved.empty()) {
+    telemetry_->trigger("failed");
+    log::error("detector: defence not started: the window was not saved");
+    return;
+  }
+  const std::string uri = config_.kfp_windows_uri.empty()
+                              ? saved.string()
+                              : config_.kfp_windows_uri + "/" + saved.filename().string();
+  std::string run_id;
+  try {
+    run_id = create_run(*config_.kfp, "advkfp defence " + saved.filename().string(), uri);
+  } catch (const std::exception& e) {
+    telemetry_->trigger("failed");
+    log::error("detector: defence not started: ", e.what());
+    return;
+  }
+  // The run goes on in the cluster; it counts from its creation for the cooldown.
+  defence_->cooldown_until = std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(config_.cooldown_s));
+  telemetry_->trigger("started");
+  log::warn("detector: defence started: KFP run ", run_id, " of pipeline ", config_.kfp->pipeline_id,
+            " with ", config_.kfp->window_parameter, "=", uri, " (", reason, ")");
 }
 
 }  // namespace advkfp::serve

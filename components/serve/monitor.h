@@ -16,9 +16,11 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "kfp_run.h"
 #include "models.h"
 #include "telemetry.h"
 
@@ -32,6 +34,9 @@ struct MonitorConfig {
   int64_t batch_size = 256;  ///< inputs per forward pass of the detector
   std::filesystem::path windows_dir;  ///< where alarm windows are saved; empty: not saved
   std::string command;                ///< the defence command (run by /bin/sh); empty: none
+  /// Or a run on a KFP endpoint (command empty): counts from its creation for the cooldown.
+  std::optional<KfpRunConfig> kfp;
+  std::string kfp_windows_uri;  ///< where the pipeline sees windows_dir; empty: the local path
   double cooldown_s = 300;
   int64_t max_pending = 4;  ///< windows waiting for the detector; more are dropped and counted
 };
@@ -64,6 +69,7 @@ class Monitor {
   void loop();
   void judge(const Window& w);
   void fire(const std::string& reason, const ModelPtr& model, int64_t window_index);
+  void start_run(const std::string& reason, const std::filesystem::path& saved);  ///< under the defence lock
 
   MonitorConfig config_;
   std::shared_ptr<Telemetry> telemetry_;

@@ -1,5 +1,5 @@
-// serve: wiring of the v2 REST routes (cpp-httplib), the batcher, live detection, the model
-// watcher and graceful shutdown.
+// serve: wiring of the v2 REST routes (cpp-httplib), the v2 gRPC service, the batcher, live
+// detection, the model watcher and graceful shutdown.
 #include "serve.h"
 
 #include <httplib.h>
@@ -19,7 +19,10 @@
 #include "data/dataset.h"
 #include "detection/detection.h"
 #include "detection/shifts.h"
+#include "frontend.h"
+#include "grpc_server.h"
 #include "io/files.h"
+#include "kfp_run.h"
 #include "metrics/metrics.h"
 #include "models.h"
 #include "monitor.h"
@@ -78,9 +81,31 @@ void run(const Options& o) {
   if (!o.on_alarm.empty() && o.windows_dir.empty()) {
     throw UsageError(describe("on_alarm", "needs windows_dir (the command gets the saved window)"));
   }
+  std::optional<KfpRunConfig> kfp;
+  if (!o.kfp_endpoint.empty()) {
+    if (!o.on_alarm.empty()) throw UsageError(describe("kfp_endpoint", "and on_alarm exclude each other"));
+    if (o.windows_dir.empty()) throw UsageError(describe("kfp_endpoint", "needs windows_dir (the run gets the saved window)"));
+    if (o.kfp_pipeline_id.empty()) throw UsageError(describe("kfp_endpoint", "needs kfp_pipeline_id"));
+    if (o.kfp_endpoint.rfind("http://", 0) != 0 && o.kfp_endpoint.rfind("https://", 0) != 0) {
+      throw UsageError(describe("kfp_endpoint", "'" + o.kfp_endpoint + "' is not an http:// or https:// URL"));
+    }
+    kfp = KfpRunConfig{};
+    kfp->endpoint = o.kfp_endpoint;
+    kfp->pipeline_id = o.kfp_pipeline_id;
+    kfp->pipeline_version_id = o.kfp_pipeline_version_id;
+    kfp->experiment_id = o.kfp_experiment_id;
+    kfp->token_file = o.kfp_token_file;
+    kfp->window_parameter = o.kfp_window_parameter;
+    try {
+      kfp->parameters = Json::parse(o.kfp_parameters);
+    } catch (const Json::exception&) {
+      throw UsageError(describe("kfp_parameters", "'" + o.kfp_parameters + "' is not JSON"));
+    }
+    if (!kfp->parameters.is_object()) throw UsageError(describe("kfp_parameters", "is not a JSON object"));
+  }
   const bool detect = !o.calibration.empty() || !o.reference.empty();
-  if (!detect && (!o.on_alarm.empty() || !o.windows_dir.empty())) {
-    throw UsageError(describe(o.on_alarm.empty() ? "windows_dir" : "on_alarm",
+  if (!detect && (!o.on_alarm.empty() || !o.windows_dir.empty() || kfp)) {
+    throw UsageError(describe(kfp ? "kfp_endpoint" : o.on_alarm.empty() ? "windows_dir" : "on_alarm",
                               "needs live detection: give calibration or reference"));
   }
   const auto shifts = detection::parse_shifts(o.calibration_shifts, "calibration_shifts");
@@ -133,12 +158,6 @@ void run(const Options& o) {
     slot.set(m);
   }
   const auto served = slot.get();
-  const auto& shape = served->net.info().input_shape;
-  const v2::TensorSpec input{v2::kInputName, "FP32", {-1, shape[0], shape[1], shape[2]}};
-  const std::vector<v2::TensorSpec> outputs = {
-      {v2::kLogitsName, "FP32", {-1, served->net.info().num_classes()}},
-      {v2::kClassName, "INT64", {-1}}};
-  const std::vector<std::string> output_names = {v2::kLogitsName, v2::kClassName};
   log::info("serving '", o.model_name, "' version ", served->version, " from ",
             served->dir.string(), ", live detection ", served->calibration ? "on" : "off");
 
@@ -155,6 +174,8 @@ void run(const Options& o) {
     mc.batch_size = o.batch_size;
     mc.windows_dir = o.windows_dir;
     mc.command = o.on_alarm;
+    mc.kfp = kfp;
+    mc.kfp_windows_uri = o.kfp_windows_uri;
     mc.cooldown_s = o.cooldown_s;
     monitor = std::make_unique<Monitor>(mc, telemetry);
   }
@@ -203,12 +224,20 @@ void run(const Options& o) {
       },
       [&](const Candidate&, const std::string&) { telemetry->swap(false); });
 
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o.request_timeout_s));
+  Frontend frontend(o.model_name, served->net.info().input_shape, served->net.info().num_classes(),
+                    o.max_request_images, timeout, slot, batcher, *telemetry);
+
   // ------------------------------------------------------------------------------------------
   // HTTP
-  std::atomic<bool> ready{true};
   httplib::Server svr;
   svr.new_task_queue = [n = o.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
   svr.set_payload_max_length(static_cast<size_t>(o.max_body_bytes));
+  // cpp-httplib (0.11.4, Server::write_response_core) writes a response's headers and its body
+  // in two send() calls and leaves Nagle's algorithm on: the body then waits for the client's
+  // delayed ACK of the headers, ~40 ms per keep-alive request on Linux loopback.
+  svr.set_tcp_nodelay(true);
   const auto read_us = static_cast<int64_t>(o.read_timeout_s * 1e6);
   svr.set_read_timeout(read_us / 1000000, read_us % 1000000);
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
@@ -246,64 +275,37 @@ void run(const Options& o) {
 
   // Model name (and version, when the URL has one) -> the served model, or a 404 answer.
   const auto find_model = [&](const httplib::Request& req, httplib::Response& res) -> ModelPtr {
-    const std::string name = req.matches[1];
-    const std::string version = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
-    auto m = slot.get();
-    if (name != o.model_name) {
-      reply_error(res, 404, "Model with name " + name + " does not exist.");
+    try {
+      return frontend.find(req.matches[1], req.matches.size() > 2 ? std::string(req.matches[2]) : "");
+    } catch (const v2::RequestError& e) {
+      reply_error(res, e.status(), e.what());
       return nullptr;
     }
-    if (!version.empty() && version != m->version) {
-      reply_error(res, 404, "Model with name " + name + " has no version " + version +
-                                " (serving " + m->version + ").");
-      return nullptr;
-    }
-    return m;
   };
 
   svr.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   svr.Get("/v2/health/ready", [&](const httplib::Request&, httplib::Response& res) {
-    res.status = ready ? 200 : 400;  // required_api.md: 200 true, 4xx false, empty body
+    res.status = frontend.ready ? 200 : 400;  // required_api.md: 200 true, 4xx false, empty body
   });
   svr.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
-    reply_json(res, 200, {{"name", "advkfp-serve"}, {"version", kVersion}, {"extensions", Json::array()}});
+    reply_json(res, 200, {{"name", v2::kServerName}, {"version", kVersion}, {"extensions", Json::array()}});
   });
   const std::string model_re = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
   svr.Get(model_re + "/ready", [&](const httplib::Request& req, httplib::Response& res) {
-    if (find_model(req, res)) res.status = ready ? 200 : 400;
+    if (find_model(req, res)) res.status = frontend.ready ? 200 : 400;
   });
   svr.Get(model_re, [&](const httplib::Request& req, httplib::Response& res) {
     if (const auto m = find_model(req, res)) {
-      reply_json(res, 200, v2::model_metadata(o.model_name, {m->version}, input, outputs));
+      reply_json(res, 200, v2::model_metadata(o.model_name, {m->version}, frontend.input, frontend.outputs));
     }
   });
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(o.request_timeout_s));
   svr.Post(model_re + "/infer", [&](const httplib::Request& req, httplib::Response& res) {
-    const auto m = find_model(req, res);
-    if (!m) return;
+    if (!find_model(req, res)) return;
     try {
-      auto r = v2::parse_infer_request(req.body, input, output_names, o.max_request_images);
-      auto images = torch::from_blob(r.data.data(), {r.batch, shape[0], shape[1], shape[2]},
-                                     torch::kFloat32)
-                        .clone();
-      auto future = batcher.submit(std::move(images), Clock::now() + timeout);
-      if (!future) {
-        reply_error(res, 503, "server busy: " + std::to_string(o.queue_size) +
-                                  " requests are queued; retry later");
-        return;
-      }
-      telemetry->queue_depth(batcher.queued());
-      if (future->wait_for(timeout + std::chrono::seconds(30)) != std::future_status::ready) {
-        reply_error(res, 503, "inference did not finish in time");
-        return;
-      }
-      const auto result = future->get();
-      if (result.status != 200) {
-        reply_error(res, result.status, result.error);
-        return;
-      }
-      const auto logits = result.logits.contiguous();
+      auto r = v2::parse_infer_request(req.body, frontend.input, frontend.output_names,
+                                       o.max_request_images);
+      const auto answer = frontend.infer(r);
+      const auto& logits = answer.logits;
       std::vector<v2::OutputTensor> outs;
       for (const auto& name : r.outputs) {
         if (name == v2::kLogitsName) {
@@ -316,7 +318,7 @@ void run(const Options& o) {
           outs.push_back({name, "INT64", {cls.size(0)}, Json(std::vector<int64_t>(p, p + cls.numel()))});
         }
       }
-      reply_json(res, 200, v2::infer_response(o.model_name, result.model->version, r.id, outs));
+      reply_json(res, 200, v2::infer_response(o.model_name, answer.model->version, r.id, outs));
     } catch (const v2::RequestError& e) {
       reply_error(res, e.status(), e.what());
     }
@@ -335,6 +337,14 @@ void run(const Options& o) {
     throw Error(describe("port", "cannot listen on " + o.host + ":" + std::to_string(port) +
                                      " (in use, or not an address of this machine)"));
   }
+  // gRPC on its own port, through the same frontend; on SIGTERM it finishes its calls in flight
+  // (cancelled after the request timeout and 30 s more) before the batcher stops.
+  const auto grace = std::chrono::seconds(static_cast<int64_t>(o.request_timeout_s) + 30);
+  std::unique_ptr<GrpcServer> grpc;
+  if (o.grpc_port >= 0) {
+    grpc = std::make_unique<GrpcServer>(frontend, *telemetry, o.host, static_cast<int>(o.grpc_port),
+                                        o.max_body_bytes, o.http_threads);
+  }
   if (::pipe(g_signal_pipe) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -348,19 +358,27 @@ void run(const Options& o) {
     }
     if (sig == 0) return;  // closed: the server stopped by itself
     log::info("signal ", static_cast<int>(sig), ": not ready; finishing the requests in flight");
-    ready = false;
+    frontend.ready = false;
     svr.stop();
+    if (grpc) grpc->shutdown(grace);
   });
+  if (grpc) {
+    if (!o.grpc_port_file.empty()) {
+      io::write_output_parameter(o.grpc_port_file, std::to_string(grpc->port()), "grpc_port_file");
+    }
+    log::info("listening on ", o.host, ":", grpc->port(), " (v2 gRPC, inference.GRPCInferenceService)");
+  }
   if (!o.port_file.empty()) io::write_output_parameter(o.port_file, std::to_string(port), "port_file");
   log::info("listening on http://", o.host, ":", port, " (v2 REST, /metrics)");
   const bool clean = svr.listen_after_bind();
   ::close(g_signal_pipe[1]);
   stopper.join();
   ::close(g_signal_pipe[0]);
+  if (grpc) grpc->shutdown(grace);
   watcher.stop();
   batcher.stop();
   if (monitor) monitor->stop();
-  if (!clean && ready) throw Error("the HTTP server stopped unexpectedly");
+  if (!clean && frontend.ready) throw Error("the HTTP server stopped unexpectedly");
   log::info("stopped");
 }
 

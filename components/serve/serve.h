@@ -1,6 +1,6 @@
 // serve: a model folder (or a models/<version>/ tree) over KServe's Open Inference Protocol v2
-// REST, with dynamic batching, Prometheus metrics, label-free detection on the served traffic that
-// starts a defence command, and hot model swaps. A long-running server, so a CLI with its own
+// (REST, and gRPC with --grpc-port), with dynamic batching, Prometheus metrics, label-free
+// detection on the served traffic that starts a defence command, and hot model swaps. A long-running server, so a CLI with its own
 // image rather than a pipeline step.
 #pragma once
 
@@ -19,6 +19,8 @@ struct Options : cli::CommonOptions {
   std::string host = "127.0.0.1";
   int64_t port = 8080;
   std::filesystem::path port_file;
+  int64_t grpc_port = -1;  ///< -1: no gRPC
+  std::filesystem::path grpc_port_file;
   int64_t http_threads = 16;
   int64_t max_batch_size = 32;
   double max_batch_delay_ms = 2;
@@ -42,6 +44,12 @@ struct Options : cli::CommonOptions {
   std::filesystem::path windows_dir;
   std::string on_alarm;
   double cooldown_s = 300;
+  // or a run on a KFP endpoint
+  std::string kfp_endpoint, kfp_pipeline_id, kfp_pipeline_version_id, kfp_experiment_id;
+  std::filesystem::path kfp_token_file;
+  std::string kfp_parameters = "{}";
+  std::string kfp_window_parameter = "window_uri";
+  std::string kfp_windows_uri;
   int64_t batch_size = 256;
 };
 

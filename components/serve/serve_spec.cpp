@@ -10,7 +10,8 @@ const cli::Spec<Options>& spec() {
           "Serve a model over KServe's Open Inference Protocol v2 (REST): GET /v2/health/live, "
           "/v2/health/ready, /v2, /v2/models/NAME[/versions/V][/ready], POST "
           "/v2/models/NAME[/versions/V]/infer with FP32 or UINT8 tensors, and Prometheus "
-          "/metrics. Concurrent requests are batched. With a calibration or a reference set, "
+          "/metrics; with --grpc-port, the same protocol over gRPC (KServe's "
+          "grpc_predict_v2.proto). Concurrent requests are batched. With a calibration or a reference set, "
           "every served input goes through detect-degradation's label-free detector in windows; "
           "after `consecutive` bad windows the inputs are saved as a dataset and --on-alarm runs. "
           "A newer model at --model is loaded beside the served one and swapped in between "
@@ -25,7 +26,14 @@ const cli::Spec<Options>& spec() {
                  cli::in_range(0, 65535))
           .output_parameter("port_file", &Options::port_file, cli::types::kInteger,
                             "Write the port listened on here once the server is ready.", true)
-          .param("http_threads", &Options::http_threads, "Threads answering HTTP connections.",
+          .param("grpc_port", &Options::grpc_port,
+                 "TCP port of the v2 gRPC service inference.GRPCInferenceService (-1: no gRPC; "
+                 "0: any free port, see grpc_port_file).",
+                 cli::in_range(-1, 65535))
+          .output_parameter("grpc_port_file", &Options::grpc_port_file, cli::types::kInteger,
+                            "Write the gRPC port listened on here once the server is ready.", true)
+          .param("http_threads", &Options::http_threads,
+                 "Threads answering HTTP connections; as many gRPC calls are served at once.",
                  cli::at_least(1))
           .param("max_batch_size", &Options::max_batch_size,
                  "Images per forward pass of the dynamic batcher (1: no batching).",
@@ -89,6 +97,25 @@ const cli::Spec<Options>& spec() {
           .param("cooldown_s", &Options::cooldown_s,
                  "After the command finished, alarms do not start it again for this long.",
                  cli::at_least(0))
+          .param("kfp_endpoint", &Options::kfp_endpoint,
+                 "Instead of on_alarm: on an alarm, create a run on this Kubeflow Pipelines API "
+                 "endpoint (http://HOST:PORT[/PREFIX]; POST /apis/v2beta1/runs), one at a time "
+                 "per cooldown_s; needs windows_dir and kfp_pipeline_id.")
+          .param("kfp_pipeline_id", &Options::kfp_pipeline_id, "kfp_endpoint: the pipeline to run.")
+          .param("kfp_pipeline_version_id", &Options::kfp_pipeline_version_id,
+                 "kfp_endpoint: its version (empty: the latest).")
+          .param("kfp_experiment_id", &Options::kfp_experiment_id,
+                 "kfp_endpoint: the experiment of the run (empty: the endpoint's default).")
+          .param("kfp_token_file", &Options::kfp_token_file,
+                 "kfp_endpoint: a file holding the bearer token, read at each run (in a pod: "
+                 "/var/run/secrets/kubeflow/pipelines/token); empty: no Authorization header.")
+          .param("kfp_parameters", &Options::kfp_parameters,
+                 "kfp_endpoint: the run's fixed parameters, a JSON object.")
+          .param("kfp_window_parameter", &Options::kfp_window_parameter,
+                 "kfp_endpoint: the parameter that gets the saved window's location.")
+          .param("kfp_windows_uri", &Options::kfp_windows_uri,
+                 "kfp_endpoint: where the pipeline sees windows_dir (e.g. minio://bucket/windows); "
+                 "the window's location is this plus its folder's name (empty: its local path).")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass of the detector.",
                  cli::at_least(1))
           .common();

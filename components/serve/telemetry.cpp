@@ -20,7 +20,7 @@ Telemetry::Telemetry(int64_t max_batch)
     : registry_(std::make_shared<p::Registry>()),
       requests_(p::BuildCounter()
                     .Name("advkfp_serve_requests_total")
-                    .Help("HTTP requests answered, by endpoint and status code")
+                    .Help("Requests answered, by endpoint and status (HTTP status code, or gRPC code name)")
                     .Register(*registry_)),
       latency_(p::BuildHistogram()
                    .Name("advkfp_serve_request_duration_seconds")
@@ -78,8 +78,11 @@ Telemetry::Telemetry(int64_t max_batch)
                            .Add({})) {}
 
 void Telemetry::request(const std::string& endpoint, int status, double seconds) {
-  const std::map<std::string, std::string> labels = {{"endpoint", endpoint},
-                                                     {"status", std::to_string(status)}};
+  request(endpoint, std::to_string(status), seconds);
+}
+
+void Telemetry::request(const std::string& endpoint, const std::string& status, double seconds) {
+  const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"status", status}};
   requests_.Add(labels).Increment();
   static const p::Histogram::BucketBoundaries kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};

@@ -22,6 +22,9 @@ class Telemetry {
   /// One answered HTTP request: `endpoint` is the route's name (live, ready, server_metadata,
   /// model_metadata, model_ready, infer, metrics, other), never the raw path.
   void request(const std::string& endpoint, int status, double seconds);
+  /// One answered gRPC call: `endpoint` is grpc_<rpc> (grpc_live, grpc_ready, grpc_model_ready,
+  /// grpc_server_metadata, grpc_model_metadata, grpc_infer), `status` the code's name ("OK").
+  void request(const std::string& endpoint, const std::string& status, double seconds);
   void batch(int64_t images);
   void queue_depth(int64_t n);
   /// The served model: advkfp_serve_model_info{version, sha256} 1 (the previous one removed).

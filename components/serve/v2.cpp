@@ -1,6 +1,7 @@
 // KServe v2 REST JSON: metadata, request parsing and checking, response bodies (see v2.h).
 #include "v2.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace advkfp::serve::v2 {
@@ -36,26 +37,75 @@ void flatten(const Json& data, bool uint8, size_t expected, size_t depth_left, s
     }
     const auto v = data.is_number_unsigned() ? static_cast<int64_t>(data.get<uint64_t>())
                                              : data.get<int64_t>();
-    if (v < 0 || v > 255) {
-      bad("input 'data' element " + std::to_string(index) + " = " + std::to_string(v) +
-          " is outside 0..255 (UINT8)");
-    }
-    out.push_back(static_cast<float>(v) / 255.0f);
+    out.push_back(uint8_pixel(v, index, "input 'data'"));
     return;
   }
   if (!data.is_number()) {
     bad("input 'data' element " + std::to_string(index) + " is not a number (FP32)");
   }
-  const double v = data.get<double>();
-  const auto f = static_cast<float>(v);
-  if (!std::isfinite(v) || f < 0.0f || f > 1.0f) {
-    bad("input 'data' element " + std::to_string(index) + " = " + data.dump() +
-        " is outside [0, 1] (the model takes FP32 pixels in [0, 1], or UINT8)");
-  }
-  out.push_back(f);
+  out.push_back(fp32_pixel(data.get<double>(), data.dump(), index, "input 'data'"));
 }
 
 }  // namespace
+
+float uint8_pixel(int64_t v, size_t index, const std::string& where) {
+  if (v < 0 || v > 255) {
+    bad(where + " element " + std::to_string(index) + " = " + std::to_string(v) +
+        " is outside 0..255 (UINT8)");
+  }
+  return static_cast<float>(v) / 255.0f;
+}
+
+float fp32_pixel(double v, const std::string& text, size_t index, const std::string& where) {
+  const auto f = static_cast<float>(v);
+  if (!std::isfinite(v) || f < 0.0f || f > 1.0f) {
+    bad(where + " element " + std::to_string(index) + " = " + text +
+        " is outside [0, 1] (the model takes FP32 pixels in [0, 1], or UINT8)");
+  }
+  return f;
+}
+
+size_t check_input(const std::string& name, const std::string& datatype,
+                   const std::vector<int64_t>& shape, const TensorSpec& input, int64_t max_images) {
+  if (name != input.name) bad("unknown input '" + name + "'; the model's input is '" + input.name + "'");
+  if (datatype != "FP32" && datatype != "UINT8") {
+    bad("input '" + name + "' has datatype '" + datatype + "'; the model takes FP32 or UINT8");
+  }
+  for (const auto d : shape) {
+    if (d < 0) bad("input '" + name + "' has a negative dimension in shape " + shape_text(shape));
+  }
+  bool fits = shape.size() == input.shape.size();
+  for (size_t i = 1; fits && i < shape.size(); ++i) fits = shape[i] == input.shape[i];
+  if (!fits) {
+    bad("input '" + name + "' has shape " + shape_text(shape) + "; the model takes " +
+        shape_text(input.shape));
+  }
+  if (shape[0] < 1 || shape[0] > max_images) {
+    bad("input '" + name + "' holds " + std::to_string(shape[0]) + " images; 1 to " +
+        std::to_string(max_images) + " per request");
+  }
+  size_t expected = 1;
+  for (const auto d : shape) expected *= static_cast<size_t>(d);
+  return expected;
+}
+
+void check_count(const std::string& name, size_t count, const std::string& unit,
+                 const std::vector<int64_t>& shape, size_t expected) {
+  if (count != expected) {
+    bad("input '" + name + "' has " + std::to_string(count) + " " + unit + "; shape " +
+        shape_text(shape) + " needs " + std::to_string(expected));
+  }
+}
+
+std::vector<std::string> check_outputs(const std::vector<std::string>& requested,
+                                       const std::vector<std::string>& outputs) {
+  for (const auto& out : requested) {
+    if (std::find(outputs.begin(), outputs.end(), out) == outputs.end()) {
+      bad("unknown output '" + out + "'");
+    }
+  }
+  return requested.empty() ? outputs : requested;  // none asked for: every output
+}
 
 Json error_body(const std::string& message) { return Json{{"error", message}}; }
 
@@ -102,11 +152,7 @@ InferRequest parse_infer_request(const std::string& body, const TensorSpec& inpu
     }
   }
   const auto name = in["name"].get<std::string>();
-  if (name != input.name) bad("unknown input '" + name + "'; the model's input is '" + input.name + "'");
   const auto datatype = in["datatype"].get<std::string>();
-  if (datatype != "FP32" && datatype != "UINT8") {
-    bad("input '" + name + "' has datatype '" + datatype + "'; the model takes FP32 or UINT8");
-  }
   if (!in.contains("shape") || !in["shape"].is_array()) bad("'inputs[0].shape' is missing or not an array");
   std::vector<int64_t> shape;
   for (const auto& d : in["shape"]) {
@@ -115,40 +161,23 @@ InferRequest parse_infer_request(const std::string& body, const TensorSpec& inpu
     }
     shape.push_back(d.get<int64_t>());
   }
-  bool fits = shape.size() == input.shape.size();
-  for (size_t i = 1; fits && i < shape.size(); ++i) fits = shape[i] == input.shape[i];
-  if (!fits) {
-    bad("input '" + name + "' has shape " + shape_text(shape) + "; the model takes " +
-        shape_text(input.shape));
-  }
-  if (shape[0] < 1 || shape[0] > max_images) {
-    bad("input '" + name + "' holds " + std::to_string(shape[0]) + " images; 1 to " +
-        std::to_string(max_images) + " per request");
-  }
+  const size_t expected = check_input(name, datatype, shape, input, max_images);
   r.batch = shape[0];
-  size_t expected = 1;
-  for (const auto d : shape) expected *= static_cast<size_t>(d);
   if (!in.contains("data")) bad("'inputs[0].data' is missing");
   r.data.reserve(expected);
   flatten(in["data"], datatype == "UINT8", expected, shape.size(), r.data);
-  if (r.data.size() != expected) {
-    bad("input '" + name + "' has " + std::to_string(r.data.size()) + " elements; shape " +
-        shape_text(shape) + " needs " + std::to_string(expected));
-  }
+  check_count(name, r.data.size(), "elements", shape, expected);
+  std::vector<std::string> requested;
   if (j.contains("outputs")) {
     if (!j["outputs"].is_array()) bad("'outputs' is not an array");
     for (const auto& o : j["outputs"]) {
       if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
         bad("'outputs' holds an entry without a string 'name'");
       }
-      const auto out = o["name"].get<std::string>();
-      bool known = false;
-      for (const auto& n : outputs) known = known || n == out;
-      if (!known) bad("unknown output '" + out + "'");
-      r.outputs.push_back(out);
+      requested.push_back(o["name"].get<std::string>());
     }
   }
-  if (r.outputs.empty()) r.outputs = outputs;  // none asked for: every output
+  r.outputs = check_outputs(requested, outputs);
   return r;
 }
 

@@ -34,6 +34,7 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
+inline constexpr const char* kServerName = "advkfp-serve";
 inline constexpr const char* kPlatform = "pytorch_torchscript";
 inline constexpr const char* kInputName = "input";
 inline constexpr const char* kLogitsName = "logits";        ///< FP32 [N, classes]
@@ -64,6 +65,26 @@ struct InferRequest {
   std::vector<float> data;
   std::vector<std::string> outputs;  ///< the outputs to return, in the order asked
 };
+
+// The checks both protocols (REST JSON, gRPC) apply, with the same messages.
+
+/// Checks an input tensor's name, datatype and shape against the model's `input` ([-1, C, H, W])
+/// and the limit of `max_images` per request; returns the number of elements the data must hold.
+/// Throws RequestError(400).
+size_t check_input(const std::string& name, const std::string& datatype,
+                   const std::vector<int64_t>& shape, const TensorSpec& input, int64_t max_images);
+/// Throws RequestError(400) unless the input `name` of `shape` holds `expected` elements
+/// (`count` of `unit`, e.g. "elements" or "bytes", as sent).
+void check_count(const std::string& name, size_t count, const std::string& unit,
+                 const std::vector<int64_t>& shape, size_t expected);
+/// A UINT8 element (0..255, divided by 255 as a uint8 dataset is read) as a model input;
+/// `where` names the data ("input 'data'") in the error.
+float uint8_pixel(int64_t value, size_t index, const std::string& where);
+/// An FP32 element, finite and in [0, 1], as a model input; `text` is the value as sent.
+float fp32_pixel(double value, const std::string& text, size_t index, const std::string& where);
+/// The requested output names, each one of `outputs`; none requested: every output.
+std::vector<std::string> check_outputs(const std::vector<std::string>& requested,
+                                       const std::vector<std::string>& outputs);
 
 /// Parses and checks an inference request body for a model whose input is `input` (shape
 /// [-1, C, H, W]) and whose outputs are `outputs`. Accepts FP32 data in [0, 1] and UINT8 data

@@ -175,6 +175,7 @@ void run(const Options& o) {
     clients.emplace_back([&] {
       httplib::Client client(o.host, static_cast<int>(o.port));
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);  // httplib sends headers and body apart: no Nagle wait between
       client.set_read_timeout(30, 0);
       for (int64_t i = next++;; i = next++) {
         if (o.rate > 0) std::this_thread::sleep_until(due(i));

@@ -18,6 +18,7 @@
 #include "client.h"
 #include "data/dataset.h"
 #include "io/json.h"
+#include "serve/serve_fixture.h"
 #include "serve/server_process.h"
 #include "support/helpers.h"
 #include "support/process.h"
@@ -30,22 +31,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kName = "fashion-cnn";
-
-// The trained test model saved once per process, and the test images.
-struct Fixture {
-  TempDir dir;
-  fs::path model_dir = dir / "model";
-  data::Dataset test = fashion_slice("t10k", 2000);
-  std::string version;
-  Fixture() {
-    model::save_model(model_dir, small_trained_model(), "model");
-    version = small_trained_model().info().sha256.substr(0, 12);
-  }
-};
-Fixture& fixture() {
-  static Fixture f;
-  return f;
-}
 
 // An inference request body for images [n,1,28,28] in [0,1] (UINT8: the exact k/255 values).
 std::string infer_body(const torch::Tensor& images, bool uint8, const std::string& id = "") {
@@ -66,12 +51,6 @@ torch::Tensor logits_of(const Json& response) {
   return {};
 }
 
-torch::Tensor reference_logits(const torch::Tensor& images) {
-  torch::NoGradGuard no_grad;
-  auto& net = small_trained_model();
-  net.eval();
-  return net.forward(images);
-}
 
 // Polls `done` every 50 ms for at most `limit`; returns its last answer.
 bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {

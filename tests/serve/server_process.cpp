@@ -35,6 +35,10 @@ ServerProcess::ServerProcess(const fs::path& work_dir, std::vector<std::string> 
   fs::remove(port_file);
   std::vector<std::string> all = {ADVKFP_SERVE_EXE, "--host", "127.0.0.1", "--port", "0",
                                   "--port-file", port_file.string(), "--log-every", "0"};
+  const fs::path grpc_port_file = work_dir / "grpc-port";
+  fs::remove(grpc_port_file);
+  const bool grpc = std::find(args.begin(), args.end(), "--grpc-port") != args.end();
+  if (grpc) args.insert(args.end(), {"--grpc-port-file", grpc_port_file.string()});
   if (std::find(args.begin(), args.end(), "--threads") == args.end()) {
     args.insert(args.end(), {"--threads", "1"});
   }
@@ -53,8 +57,9 @@ ServerProcess::ServerProcess(const fs::path& work_dir, std::vector<std::string> 
   pid_ = pid;
   const auto until = std::chrono::steady_clock::now() + start_timeout;
   while (std::chrono::steady_clock::now() < until) {
-    if (fs::exists(port_file)) {
+    if (fs::exists(port_file)) {  // written after the gRPC port's file
       port_ = std::stoi(read_all(port_file));
+      if (grpc) grpc_port_ = std::stoi(read_all(grpc_port_file));
       return;
     }
     int status = 0;
@@ -74,6 +79,7 @@ ServerProcess::~ServerProcess() {
 
 httplib::Client ServerProcess::client() const {
   httplib::Client c("127.0.0.1", port_);
+  c.set_tcp_nodelay(true);
   c.set_read_timeout(60, 0);
   c.set_write_timeout(60, 0);
   c.set_connection_timeout(10, 0);

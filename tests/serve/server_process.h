@@ -15,7 +15,8 @@ namespace advkfp::test {
 class ServerProcess {
  public:
   /// Starts serve with `args` (plus --host 127.0.0.1 --port 0 --port-file, --threads 1,
-  /// --log-every 0) and waits up to `start_timeout` for it to listen.
+  /// --log-every 0, and --grpc-port-file when `args` hold --grpc-port) and waits up to
+  /// `start_timeout` for it to listen.
   ServerProcess(const std::filesystem::path& work_dir, std::vector<std::string> args,
                 std::chrono::seconds start_timeout = std::chrono::seconds(120));
   ~ServerProcess();
@@ -23,6 +24,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  /// The gRPC port (0 when started without --grpc-port).
+  int grpc_port() const { return grpc_port_; }
   httplib::Client client() const;
   /// Sends SIGTERM and waits up to `timeout` for the exit code (then SIGKILL, and -1).
   int terminate(std::chrono::seconds timeout = std::chrono::seconds(60));
@@ -38,6 +41,7 @@ class ServerProcess {
  private:
   int pid_ = -1;
   int port_ = 0;
+  int grpc_port_ = 0;
   std::filesystem::path log_;
 };
 
