@@ -35,6 +35,9 @@ struct Options : cli::CommonOptions {
   double target_robust_accuracy = 0.0;
   int64_t check_every = 0;
   int64_t limit = 0;
+  std::filesystem::path checkpoint_dir;
+  bool resume = false;
+  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (pgd_train_spec.cpp, torch-free).

@@ -91,7 +91,8 @@ const cli::Spec<Options>& spec() {
                  cli::at_least(0))
           .param("batch_size", &Options::batch_size, "Inputs per forward pass of the detector.",
                  cli::at_least(1))
-          .common();
+          .common()
+          .loads_models();
   return s;
 }
 

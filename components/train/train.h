@@ -17,6 +17,9 @@ struct Options : cli::CommonOptions {
   int64_t lr_step = 5;
   double lr_gamma = 0.5;
   int64_t limit = 0;
+  std::filesystem::path checkpoint_dir;
+  bool resume = false;
+  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (train_spec.cpp, torch-free).
