@@ -432,6 +432,7 @@ const cli::Spec<Options>& spec() {
                  cli::in_range(1, 8))
           .param("batch_size", &Options::batch_size, "Inputs per forward pass.", cli::at_least(1))
           .common()
+          .loads_models()
           .run(&run);
   return s;
 }

@@ -80,7 +80,8 @@ const cli::Spec<Options>& spec() {
                  "contrast, gamma, translate, rotate, blur, downscale, noise, uniform-noise, "
                  "salt-pepper); empty: clean reference only.")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass.", cli::at_least(1))
-          .common();
+          .common()
+          .loads_models();
   return s;
 }
 

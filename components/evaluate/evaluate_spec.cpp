@@ -43,7 +43,8 @@ const cli::Spec<Options>& spec() {
           .param("sweep_limit", &Options::sweep_limit,
                  "Run the eps sweep on only the first N images (0: all of them).",
                  cli::at_least(0))
-          .common();
+          .common()
+          .loads_models();
   return s;
 }
 

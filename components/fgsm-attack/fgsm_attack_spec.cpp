@@ -24,7 +24,8 @@ const cli::Spec<Options>& spec() {
                  cli::at_least(1))
           .param("limit", &Options::limit, "Attack only the first N images (0: all).",
                  cli::at_least(0))
-          .common();
+          .common()
+          .loads_models();
   return s;
 }
 

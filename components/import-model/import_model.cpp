@@ -9,6 +9,7 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "model/classifier.h"
+#include "model/signature.h"
 
 namespace advkfp::import_model {
 namespace {
@@ -59,7 +60,8 @@ std::vector<int64_t> shape(const std::string& text) {
 // A model folder (made by train, pgd-train or an earlier import): loaded with every check a
 // tool applies to a model it loads, and written out again. Flags that describe a TorchScript
 // file must agree with the folder's sidecar when given.
-void import_folder(const Options& o, const std::filesystem::path& dir) {
+void import_folder(const Options& o, const std::filesystem::path& dir,
+                   const std::filesystem::path& signing_key) {
   auto net = model::load_model(dir, "source_uri");
   const auto& info = net.info();
   if (!trim_space(o.class_names).empty() &&
@@ -77,13 +79,14 @@ void import_folder(const Options& o, const std::filesystem::path& dir) {
   }
   log::info("imported model folder ", dir.string(), " (", info.architecture, ", ",
             net.parameter_count(), " parameters, ", info.class_names.size(), " classes)");
-  model::save_model(o.model, net, "model");
+  model::save_model(o.model, net, "model", signing_key);
 }
 
 void run(const Options& o) {
   if (o.source_uri.empty()) throw UsageError(describe("source_uri", "is required"));
+  const auto signing_key = model::signing_key(o.signing_key);
   const auto source = io::resolve_uri(o.source_uri, "source_uri");
-  if (std::filesystem::is_directory(source)) return import_folder(o, source);
+  if (std::filesystem::is_directory(source)) return import_folder(o, source, signing_key);
   model::ModelInfo info;
   info.architecture = "imported";
   info.class_names = required_list(o.class_names, "class_names");
@@ -103,7 +106,7 @@ void run(const Options& o) {
   log::info("imported ", file.string(), " (", net.parameter_count(), " parameters, sha256 ",
             source_sha.substr(0, 12), ") for inputs ", o.input_shape, " and ",
             info.class_names.size(), " classes", mean.empty() ? "" : ", normalising inside");
-  model::save_model(o.model, net, "model");
+  model::save_model(o.model, net, "model", signing_key);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ struct Options : cli::CommonOptions {
   std::filesystem::path model;
   std::string source_uri, class_names, input_shape, mean;
   std::string std_dev;  ///< the `std` parameter
+  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (import_model_spec.cpp, torch-free).

@@ -4,12 +4,14 @@
 #include <optional>
 
 #include "cli/component.h"
+#include "cli/run.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "io/files.h"
 #include "io/json.h"
 #include "model/classifier.h"
+#include "model/signature.h"
 #include "training/training.h"
 
 namespace advkfp::pgd_train {
@@ -53,6 +55,7 @@ void run(const Options& o) {
                               "0 leaves nothing for target_robust_accuracy / check_every to check"));
   }
 
+  const auto signing_key = model::signing_key(o.signing_key);
   auto net = model::load_model(o.model, "model");
   auto all = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   data::check_compatible(all, net.info().input_shape, net.info().num_classes(), "dataset");
@@ -80,7 +83,17 @@ void run(const Options& o) {
             ", ", n_train, " training / ", validation.size(), " held-out images, ",
             cfg.train.epochs, " epochs");
 
-  const auto result = training::train_adversarial(net, train, validation, cfg);
+  training::CheckpointConfig checkpoint;
+  checkpoint.dir = o.checkpoint_dir;
+  checkpoint.resume = o.resume;
+  if (checkpoint.enabled()) {
+    cli::check_writable(checkpoint.file(), "checkpoint_dir");
+    checkpoint.run = {{"tool", "pgd-train"},
+                      {"parameters", cli::result_parameters(spec(), o)},
+                      {"model_sha256", parent_sha},
+                      {"dataset_sha256", training::dataset_fingerprint(all)}};
+  }
+  const auto result = training::train_adversarial(net, train, validation, cfg, checkpoint);
 
   io::Json hist = io::Json::array();
   double seconds = 0;
@@ -126,7 +139,7 @@ void run(const Options& o) {
   net.info().training = settings;
   net.info().training["dataset"] = {{"count", train.size()}, {"provenance", all.provenance}};
   net.info().training["history"] = hist;
-  model::save_model(o.robust_model, net, "robust_model");
+  model::save_model(o.robust_model, net, "robust_model", signing_key);
 
   io::Json m = settings;
   m["tool"] = "pgd-train";

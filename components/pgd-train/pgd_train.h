@@ -37,6 +37,9 @@ struct Options : cli::CommonOptions {
   double target_robust_accuracy = training::AdversarialSchedule{}.target_robust_accuracy;
   int64_t check_every = training::AdversarialSchedule{}.check_every;
   int64_t limit = 0;
+  std::filesystem::path checkpoint_dir;
+  bool resume = false;
+  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (pgd_train_spec.cpp, torch-free).

@@ -118,7 +118,8 @@ const cli::Spec<Options>& spec() {
                  "the window's location is this plus its folder's name (empty: its local path).")
           .param("batch_size", &Options::batch_size, "Inputs per forward pass of the detector.",
                  cli::at_least(1))
-          .common();
+          .common()
+          .loads_models();
   return s;
 }
 

@@ -316,6 +316,7 @@ const cli::Spec<Options>& spec() {
           .param("batch_size", &Options::batch_size, "Images per gradient computation.",
                  cli::at_least(1))
           .common()
+          .loads_models()
           .run(&run);
   return s;
 }

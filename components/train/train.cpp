@@ -2,16 +2,19 @@
 #include "train.h"
 
 #include "cli/component.h"
+#include "cli/run.h"
 #include "common/log.h"
 #include "data/dataset.h"
 #include "io/json.h"
 #include "model/classifier.h"
+#include "model/signature.h"
 #include "training/training.h"
 
 namespace advkfp::train {
 namespace {
 
 void run(const Options& o) {
+  const auto signing_key = model::signing_key(o.signing_key);
   auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   training::TrainConfig cfg;
   cfg.epochs = o.epochs;
@@ -27,7 +30,16 @@ void run(const Options& o) {
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
   log::info("training ", net.info().architecture, " (", net.parameter_count(), " parameters) on ",
             ds.size(), " images for ", cfg.epochs, " epochs");
-  const auto history = training::train_clean(net, ds, cfg);
+  training::CheckpointConfig checkpoint;
+  checkpoint.dir = o.checkpoint_dir;
+  checkpoint.resume = o.resume;
+  if (checkpoint.enabled()) {
+    cli::check_writable(checkpoint.file(), "checkpoint_dir");
+    checkpoint.run = {{"tool", "train"},
+                      {"parameters", cli::result_parameters(spec(), o)},
+                      {"dataset_sha256", training::dataset_fingerprint(ds)}};
+  }
+  const auto history = training::train_clean(net, ds, cfg, checkpoint);
 
   io::Json hist = io::Json::array();
   double seconds = 0;
@@ -39,7 +51,7 @@ void run(const Options& o) {
                          {"config", training::to_json(cfg)},
                          {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}},
                          {"history", hist}};
-  model::save_model(o.model, net, "model");
+  model::save_model(o.model, net, "model", signing_key);
   io::Json m = {{"tool", "train"},
                 {"model", model::describe_model(net.info())},
                 {"count", ds.size()},

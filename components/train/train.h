@@ -18,6 +18,9 @@ struct Options : cli::CommonOptions {
   int64_t lr_step = training::Schedule{}.lr_step;
   double lr_gamma = training::Schedule{}.lr_gamma;
   int64_t limit = 0;
+  std::filesystem::path checkpoint_dir;
+  bool resume = false;
+  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (train_spec.cpp, torch-free).

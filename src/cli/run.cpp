@@ -11,6 +11,8 @@
 #include <thread>
 #include <torch/torch.h>
 
+#include "model/signature.h"
+
 namespace advkfp::cli {
 namespace fs = std::filesystem;
 
@@ -58,6 +60,7 @@ int64_t apply_common(const std::string& tool, const CommonOptions& common) {
   // Debian's LibTorch may default to one thread; OpenBLAS (OpenMP build) follows this too.
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(static_cast<uint64_t>(common.seed));
+  if (!common.trusted_key.empty()) model::set_trusted_key(common.trusted_key);
   return threads;
 }
 

@@ -4,8 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
 
@@ -56,6 +58,32 @@ void bind(CLI::App& app, const Spec<O>& spec, O& options) {
         },
         f.member);
   }
+}
+
+/// The tool's parameters (name -> value) without the flags that do not change its result
+/// (threads, logging, checkpointing, keys): what identifies a run, e.g. for resuming it.
+template <class O>
+nlohmann::json result_parameters(const Spec<O>& spec, const O& options) {
+  static const std::vector<std::string> kNotResult = {
+      "threads", "log_every", "verbose", "checkpoint_dir", "resume", "signing_key", "trusted_key"};
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& f : spec.fields()) {
+    if (f.role != Role::kParameter ||
+        std::find(kNotResult.begin(), kNotResult.end(), f.name) != kNotResult.end()) {
+      continue;
+    }
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(options.*member)>;
+          if constexpr (std::is_same_v<T, std::filesystem::path>) {
+            out[f.name] = (options.*member).string();
+          } else {
+            out[f.name] = options.*member;
+          }
+        },
+        f.member);
+  }
+  return out;
 }
 
 /// Validates numeric ranges declared in the spec. Throws advkfp::UsageError naming the field.

@@ -20,6 +20,7 @@ struct CommonOptions {
   int64_t seed = 0;        ///< every random choice derives from it
   int64_t log_every = 100; ///< batches between progress lines (0: only totals)
   bool verbose = false;
+  std::filesystem::path trusted_key;  ///< tools that load models: require this signer (loads_models)
 };
 
 /// What a field is, in KFP terms.
@@ -123,6 +124,9 @@ class Spec {
   }
   /// Adds the CommonOptions flags; call last so they follow the tool's own flags in --help.
   Spec& common(bool uses_randomness = true);
+  /// Adds --trusted-key, for tools that load a model (a workstation flag; in a pipeline the
+  /// ADVKFP_TRUSTED_KEY environment variable, e.g. a mounted secret, does the same).
+  Spec& loads_models();
 
   const std::string& name() const { return name_; }
   const std::string& description() const { return description_; }
@@ -165,6 +169,14 @@ Spec<O>& Spec<O>::common(bool uses_randomness) {
   param("verbose", static_cast<bool O::*>(&CommonOptions::verbose), "Log debug details.");
   cli_only();
   return *this;
+}
+
+template <class O>
+Spec<O>& Spec<O>::loads_models() {
+  param("trusted_key", static_cast<std::filesystem::path O::*>(&CommonOptions::trusted_key),
+        "Ed25519 public key (PEM): refuse a model folder that is not signed by it. Default: "
+        "$ADVKFP_TRUSTED_KEY; unset, signatures are not required.");
+  return cli_only();
 }
 
 }  // namespace advkfp::cli

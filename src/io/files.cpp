@@ -2,6 +2,7 @@
 #include "io/files.h"
 
 #include <openssl/evp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,22 +29,34 @@ fs::path temp_sibling(const fs::path& path) {
   return path.parent_path() / name.str();
 }
 
+// Removes what a killed writer left of `path`: temporary siblings (temp_sibling's names) whose
+// process no longer exists. A live process's temporary file is never touched.
+void remove_stale_temps(const fs::path& path) {
+  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos ||
+        rest.find_first_not_of("0123456789") != dash) {
+      continue;
+    }
+    const auto pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(it->path());
+  }
+  for (const auto& p : stale) fs::remove_all(p, ec);
+}
+
 void ensure_parent(const fs::path& path, const std::string& what) {
   const auto parent = path.parent_path();
   if (parent.empty()) return;
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) throw Error(describe(what, "cannot create folder " + quoted(parent) + ": " + ec.message()));
-}
-
-std::string to_hex(const unsigned char* data, size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 15];
-  }
-  return out;
 }
 
 struct MdCtxDeleter {
@@ -56,6 +69,7 @@ void write_file_atomically(const fs::path& path, const std::string& what,
                            const std::function<void(const fs::path& tmp)>& fill) {
   if (path.empty()) throw UsageError(describe(what, "empty output path"));
   ensure_parent(path, what);
+  remove_stale_temps(path);
   if (fs::is_directory(path)) {
     throw Error(describe(what, "cannot write " + quoted(path) + ": it is a folder"));
   }
@@ -88,6 +102,7 @@ void write_dir_atomically(const fs::path& dir, const std::string& what,
                           const std::function<void(const fs::path& tmp_dir)>& fill) {
   if (dir.empty()) throw UsageError(describe(what, "empty output path"));
   ensure_parent(dir, what);
+  remove_stale_temps(dir);
   if (fs::exists(dir) && !fs::is_directory(dir)) {
     throw Error(describe(what, "cannot write " + quoted(dir) + ": a file is in the way"));
   }
@@ -138,13 +153,39 @@ std::string read_file(const fs::path& path, const std::string& what) {
   return ss.str();
 }
 
+std::string to_hex(const std::string& bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(2 * bytes.size(), '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kDigits[c >> 4];
+    out[2 * i + 1] = kDigits[c & 15];
+  }
+  return out;
+}
+
+std::string from_hex(const std::string& hex, const std::string& what) {
+  const auto digit = [&](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    throw Error(describe(what, "not a hexadecimal string"));
+  };
+  if (hex.size() % 2 != 0) throw Error(describe(what, "not a hexadecimal string (odd length)"));
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(digit(hex[2 * i]) * 16 + digit(hex[2 * i + 1]));
+  }
+  return out;
+}
+
 std::string sha256_hex(const std::string& bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
     throw Error("sha256: digest failed");
   }
-  return to_hex(md.data(), len);
+  return to_hex(std::string(reinterpret_cast<const char*>(md.data()), len));
 }
 
 std::string sha256_file(const fs::path& path, const std::string& what) {
@@ -163,7 +204,7 @@ std::string sha256_file(const fs::path& path, const std::string& what) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
-  return to_hex(md.data(), len);
+  return to_hex(std::string(reinterpret_cast<const char*>(md.data()), len));
 }
 
 std::string sha256_tree(const fs::path& path, const std::string& what) {

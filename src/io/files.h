@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 void write_atomically(const fs::path& path, const std::string& content, const std::string& what);
 
 /// Runs `fill(tmp)` to write a file at a temporary sibling path, then renames it to `path`.
-/// On any exception the temporary file is removed and the exception propagates.
+/// On any exception the temporary file is removed and the exception propagates. A process killed
+/// mid-write leaves its temporary sibling behind; the next write of the same path removes it (and
+/// any other whose writing process is gone). The same holds for write_dir_atomically.
 void write_file_atomically(const fs::path& path, const std::string& what,
                            const std::function<void(const fs::path& tmp)>& fill);
 
@@ -31,6 +33,9 @@ std::string read_file(const fs::path& path, const std::string& what);
 std::string sha256_file(const fs::path& path, const std::string& what);
 /// Lowercase hex SHA-256 of a byte string.
 std::string sha256_hex(const std::string& bytes);
+/// Lowercase hex of a byte string, and back (throws advkfp::Error naming `what` on bad hex).
+std::string to_hex(const std::string& bytes);
+std::string from_hex(const std::string& hex, const std::string& what);
 
 /// Content digest of a file or a folder artifact. A regular file: sha256_file(). A folder: the
 /// SHA-256 of its listing in `sha256sum` format, one "<sha256 of file>  <relative path>\n" line per

@@ -7,7 +7,10 @@
 namespace advkfp::io {
 
 Json read_json(const std::filesystem::path& path, const std::string& what) {
-  const std::string text = read_file(path, what);
+  return parse_json(read_file(path, what), path, what);
+}
+
+Json parse_json(const std::string& text, const std::filesystem::path& path, const std::string& what) {
   try {
     return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {

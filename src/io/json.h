@@ -11,6 +11,9 @@ namespace advkfp::io {
 
 using Json = nlohmann::json;
 
+/// Parses JSON text read from `path`. Throws advkfp::Error as read_json does.
+Json parse_json(const std::string& text, const std::filesystem::path& path, const std::string& what);
+
 /// Parses a JSON file. Throws advkfp::Error "<what>: '<path>' is not valid JSON: ..." on bad input.
 Json read_json(const std::filesystem::path& path, const std::string& what);
 

@@ -9,6 +9,7 @@
 #include "common/text.h"
 #include "io/files.h"
 #include "io/json.h"
+#include "model/signature.h"
 
 namespace advkfp::model {
 namespace fs = std::filesystem;
@@ -226,7 +227,8 @@ nlohmann::json describe_model(const ModelInfo& info) {
           {"parent", info.parent}};
 }
 
-void save_model(const fs::path& dir, Classifier& net, const std::string& what) {
+void save_model(const fs::path& dir, Classifier& net, const std::string& what,
+                const fs::path& signing_key) {
   io::write_dir_atomically(dir, what, [&](const fs::path& tmp) {
     try {
       net.module().save((tmp / kModelFile).string());
@@ -236,6 +238,9 @@ void save_model(const fs::path& dir, Classifier& net, const std::string& what) {
     }
     net.info().sha256 = io::sha256_file(tmp / kModelFile, what);
     io::write_json(tmp / kSidecarFile, describe_model(net.info()), what);
+    if (!signing_key.empty()) {
+      write_signature(tmp, io::read_file(tmp / kSidecarFile, what), signing_key, what);
+    }
   });
 }
 
@@ -262,7 +267,10 @@ Classifier load_model(const fs::path& path, const std::string& what) {
       throw Error(describe(what, "'" + f.string() + "' is not a regular file"));
     }
   }
-  const io::Json s = io::read_json(sidecar, sidecar_what(what));
+  // The bytes that are verified are the bytes that are parsed.
+  const std::string sidecar_text = io::read_file(sidecar, sidecar_what(what));
+  if (const auto key = trusted_key()) verify_signature(dir, sidecar_text, *key, what);
+  const io::Json s = io::parse_json(sidecar_text, sidecar, sidecar_what(what));
   if (io::require<std::string>(s, "format", sidecar_what(what)) != kModelFormat) {
     throw Error(describe(sidecar_what(what), "unknown format"));
   }

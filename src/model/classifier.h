@@ -93,12 +93,17 @@ inline constexpr const char* kSidecarFile = "model.json";
 inline constexpr const char* kModelFormat = "advkfp.model/v1";
 
 /// Saves a model folder atomically: model.pt (TorchScript) and model.json (ModelInfo + sha256 of
-/// model.pt), and records that sha256 in net.info(). Throws advkfp::Error naming `what`.
-void save_model(const std::filesystem::path& dir, Classifier& net, const std::string& what);
+/// model.pt), and records that sha256 in net.info(). With a `signing_key` (Ed25519 private key
+/// PEM) the folder also holds model.sig, the signature of model.json (model/signature.h), written
+/// in the same atomic step. Throws advkfp::Error naming `what`.
+void save_model(const std::filesystem::path& dir, Classifier& net, const std::string& what,
+                const std::filesystem::path& signing_key = {});
 
-/// Loads a model folder (or the model.pt inside one). Checks the sidecar's sha256 against model.pt,
-/// that model.pt is TorchScript, and check_classifier(). The checked sha256 is kept in info().
-/// The model is returned in eval mode. Throws advkfp::Error naming `what`.
+/// Loads a model folder (or the model.pt inside one). When a trusted key is configured
+/// (model::trusted_key()), first checks that model.sig signs model.json with it. Checks the
+/// sidecar's sha256 against model.pt, that model.pt is TorchScript, and check_classifier(). The
+/// checked sha256 is kept in info(). The model is returned in eval mode. Throws advkfp::Error
+/// naming `what` and the folder.
 Classifier load_model(const std::filesystem::path& path, const std::string& what);
 
 /// Checks that the module is an image classifier for its info(), as attacks and training use it:

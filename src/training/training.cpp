@@ -170,10 +170,23 @@ int64_t batches_per_epoch(const data::Dataset& train, const TrainConfig& cfg) {
   return (train.size() + cfg.batch_size - 1) / cfg.batch_size;
 }
 
+nlohmann::json history_json(const std::vector<EpochRecord>& history) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : history) out.push_back(to_json(r));
+  return out;
+}
+
+std::vector<EpochRecord> history_from_json(const nlohmann::json& j) {
+  std::vector<EpochRecord> out;
+  for (const auto& r : j) out.push_back(epoch_record_from_json(r));
+  return out;
+}
+
 }  // namespace
 
 std::vector<EpochRecord> train_clean(model::Classifier& net, const data::Dataset& train,
-                                     const TrainConfig& config) {
+                                     const TrainConfig& config,
+                                     const CheckpointConfig& checkpoint) {
   config.validate();
   require_labels(train, "dataset");
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(config.seed));
@@ -182,12 +195,27 @@ std::vector<EpochRecord> train_clean(model::Classifier& net, const data::Dataset
     return cross_entropy_step(net, opt, x, y);
   };
   std::vector<EpochRecord> history;
-  for (int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
+  int64_t done = 0;
+  if (auto saved = load_checkpoint(checkpoint, opt)) {
+    net.restore(saved->weights);
+    set_generator_state(gen, saved->tensors.at("shuffle_generator"));
+    history = history_from_json(saved->loop.at("history"));
+    done = saved->epoch;
+  }
+  for (int64_t epoch = done + 1; epoch <= config.epochs; ++epoch) {
     history.push_back(
         run_epoch(net, opt, train, config, LrSchedule::kStep, epoch, gen, step, nullptr));
     const auto& r = history.back();
     log::info("epoch ", epoch, "/", config.epochs, ": loss ", r.train_loss, ", train accuracy ",
               r.train_accuracy, ", ", static_cast<int64_t>(r.images_per_second), " img/s");
+    if (checkpoint.enabled()) {
+      CheckpointState state;
+      state.epoch = epoch;
+      state.loop = {{"history", history_json(history)}};
+      state.weights = net.snapshot();
+      state.tensors = {{"shuffle_generator", generator_state(gen)}};
+      save_checkpoint(checkpoint, state, opt);
+    }
   }
   net.eval();
   return history;
@@ -195,11 +223,12 @@ std::vector<EpochRecord> train_clean(model::Classifier& net, const data::Dataset
 
 AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset& train,
                                     const data::Dataset& validation,
-                                    const AdversarialConfig& config) {
+                                    const AdversarialConfig& config,
+                                    const CheckpointConfig& checkpoint) {
   config.validate();
   require_labels(train, "dataset");
   using Clock = std::chrono::steady_clock;
-  const auto started = Clock::now();
+  auto started = Clock::now();
   const auto since = [](Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   };
@@ -346,16 +375,67 @@ AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset&
       break;
   }
 
+  // Everything the loop carries from epoch to epoch, for checkpoints.
   bool stop = false;
-  EpochRecord start;
-  if (checking) {
-    const auto [c, s] = check(0, 0);
-    start.validation_accuracy = c.clean_accuracy;
-    start.validation_robust_accuracy = c.robust_accuracy;
-    stop = s;
+  const auto save_state = [&](int64_t epoch) {
+    if (!checkpoint.enabled()) return;
+    CheckpointState state;
+    state.epoch = epoch;
+    state.loop = {{"history", history_json(result.history)},
+                  {"curve", nlohmann::json::array()},
+                  {"best_check", result.best_check},
+                  {"best_epoch", result.best_epoch},
+                  {"best_robust", best_robust},
+                  {"target_reached", result.target_reached ? to_json(*result.target_reached)
+                                                           : nlohmann::json(nullptr)},
+                  {"collapse", result.collapse ? to_json(*result.collapse) : nlohmann::json(nullptr)},
+                  {"stopped", stop},
+                  {"check_seconds", check_seconds},
+                  {"seconds", since(started)}};
+    for (const auto& c : result.curve) state.loop["curve"].push_back(to_json(c));
+    state.weights = net.snapshot();
+    state.tensors = {{"shuffle_generator", generator_state(gen)},
+                     {"attack_generator", generator_state(attack_gen)}};
+    for (size_t i = 0; i < best.size(); ++i) state.tensors["best_" + std::to_string(i)] = best[i];
+    if (free_delta.defined()) state.tensors["free_delta"] = free_delta;
+    save_checkpoint(checkpoint, state, opt);
+  };
+  int64_t epochs_done = 0;
+  if (auto saved = load_checkpoint(checkpoint, opt)) {
+    const auto& loop = saved->loop;
+    const auto& tensors = saved->tensors;
+    net.restore(saved->weights);
+    set_generator_state(gen, tensors.at("shuffle_generator"));
+    set_generator_state(attack_gen, tensors.at("attack_generator"));
+    for (size_t i = 0; i < best.size(); ++i) best[i] = tensors.at("best_" + std::to_string(i));
+    if (free_delta.defined()) free_delta.copy_(tensors.at("free_delta"));
+    result.history = history_from_json(loop.at("history"));
+    for (const auto& c : loop.at("curve")) result.curve.push_back(check_point_from_json(c));
+    result.best_check = loop.at("best_check").get<int64_t>();
+    result.best_epoch = loop.at("best_epoch").get<int64_t>();
+    best_robust = loop.at("best_robust").get<double>();
+    if (!loop.at("target_reached").is_null()) {
+      result.target_reached = check_point_from_json(loop.at("target_reached"));
+    }
+    if (!loop.at("collapse").is_null()) result.collapse = check_point_from_json(loop.at("collapse"));
+    stop = loop.at("stopped").get<bool>();
+    check_seconds = loop.at("check_seconds").get<double>();
+    // Wall times go on from the interrupted run's (the time lost to the crash is not counted).
+    started = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(loop.at("seconds").get<double>()));
+    epochs_done = saved->epoch;
+  } else {
+    EpochRecord start;
+    if (checking) {
+      const auto [c, s] = check(0, 0);
+      start.validation_accuracy = c.clean_accuracy;
+      start.validation_robust_accuracy = c.robust_accuracy;
+      stop = s;
+    }
+    result.history.push_back(start);
+    save_state(0);
   }
-  result.history.push_back(start);
-  for (int64_t epoch = 1; epoch <= config.train.epochs && !stop; ++epoch) {
+  for (int64_t epoch = epochs_done + 1; epoch <= config.train.epochs && !stop; ++epoch) {
     std::optional<CheckPoint> last_check;
     const AfterBatchFn after_batch = [&](int64_t b) {
       const int64_t done = (epoch - 1) * batches + b + 1;
@@ -386,6 +466,7 @@ AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset&
               static_cast<int64_t>(r.images_per_second), " img/s");
     if (!checking) result.best_epoch = epoch;
     result.history.push_back(r);
+    save_state(epoch);
   }
   result.stopped_early = stop;
   if (config.keep_best && checking) net.restore(best);
@@ -402,6 +483,33 @@ nlohmann::json to_json(const CheckPoint& c) {
           {"epsilon", c.epsilon},
           {"clean_accuracy", c.clean_accuracy},
           {"robust_accuracy", c.robust_accuracy}};
+}
+
+CheckPoint check_point_from_json(const nlohmann::json& j) {
+  CheckPoint c;
+  c.epoch = j.at("epoch").get<int64_t>();
+  c.batches = j.at("batches").get<int64_t>();
+  c.seconds = j.at("seconds").get<double>();
+  c.train_seconds = j.at("train_seconds").get<double>();
+  c.epsilon = j.at("epsilon").get<double>();
+  c.clean_accuracy = j.at("clean_accuracy").get<double>();
+  c.robust_accuracy = j.at("robust_accuracy").get<double>();
+  return c;
+}
+
+EpochRecord epoch_record_from_json(const nlohmann::json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int64_t>();
+  r.learning_rate = j.at("learning_rate").get<double>();
+  r.train_loss = j.at("train_loss").get<double>();
+  r.train_accuracy = j.at("train_accuracy").get<double>();
+  r.seconds = j.at("seconds").get<double>();
+  r.images_per_second = j.at("images_per_second").get<double>();
+  if (j.contains("validation_accuracy")) r.validation_accuracy = j.at("validation_accuracy").get<double>();
+  if (j.contains("validation_robust_accuracy")) {
+    r.validation_robust_accuracy = j.at("validation_robust_accuracy").get<double>();
+  }
+  return r;
 }
 
 nlohmann::json to_json(const EpochRecord& r) {

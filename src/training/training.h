@@ -13,6 +13,7 @@
 #include "attacks/attacks.h"
 #include "data/dataset.h"
 #include "model/classifier.h"
+#include "training/checkpoint.h"
 #include "training/schedule.h"
 
 namespace advkfp::training {
@@ -37,9 +38,12 @@ struct EpochRecord {
 };
 
 /// Trains with Adam + StepLR and cross-entropy on shuffled mini-batches (a seeded permutation per
-/// epoch). Needs a labelled set. Returns one record per epoch.
+/// epoch). Needs a labelled set. Returns one record per epoch. With `checkpoint` enabled, the
+/// state is saved after every epoch, and a resumed run continues from the saved epoch to the same
+/// weights and history as one that was never interrupted (same computation on one thread).
 std::vector<EpochRecord> train_clean(model::Classifier& net, const data::Dataset& train,
-                                     const TrainConfig& config);
+                                     const TrainConfig& config,
+                                     const CheckpointConfig& checkpoint = {});
 
 /// How each batch is made adversarial and trained on.
 enum class AdversarialMethod {
@@ -117,14 +121,19 @@ struct AdversarialResult {
 /// model is checked on `validation` (clean and under `validation_attack`) before training, after
 /// every epoch and every `check_every` batches; each check is a point of `curve`. With keep_best
 /// the best robust check is restored at the end. Training stops early when a check reaches
-/// `target_robust_accuracy` or falls `collapse_drop` below the best.
+/// `target_robust_accuracy` or falls `collapse_drop` below the best. `checkpoint` as for
+/// train_clean (the state also holds the attack's generator, the best weights so far, the curve
+/// and free's carried perturbation); times in the result continue the interrupted run's.
 AdversarialResult train_adversarial(model::Classifier& net, const data::Dataset& train,
                                     const data::Dataset& validation,
-                                    const AdversarialConfig& config);
+                                    const AdversarialConfig& config,
+                                    const CheckpointConfig& checkpoint = {});
 
 nlohmann::json to_json(const CheckPoint& c);
+CheckPoint check_point_from_json(const nlohmann::json& j);
 
 nlohmann::json to_json(const EpochRecord& r);
+EpochRecord epoch_record_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const TrainConfig& c);
 
 }  // namespace advkfp::training

@@ -12,6 +12,7 @@
 #include "e2e/images.h"
 #include "io/files.h"
 #include "io/json.h"
+#include "io/signing.h"
 #include "model/classifier.h"
 
 using namespace advkfp;
@@ -52,10 +53,17 @@ std::string floats(std::vector<float> v) {
 struct Fixture {
   TempDir dir;
   fs::path model = dir / "model", data = dir / "data", idx = dir / "idx";
+  // Signing: the trusted key pair, another pair, and the model signed with each.
+  fs::path key = dir / "key.pem", key_pub = dir / "key.pub.pem", other_key = dir / "other.pem";
+  fs::path signed_model = dir / "signed", signed_by_other = dir / "signed-other";
   Fixture() {
     write_fashion_dataset(data, "t10k", 32);
     auto net = model::make_paper_cnn(data::fashion_mnist_class_names(), 0);
     model::save_model(model, net, "model");
+    io::generate_ed25519_key(key, key_pub, "key");
+    io::generate_ed25519_key(other_key, dir / "other.pub.pem", "key");
+    model::save_model(signed_model, net, "model", key);
+    model::save_model(signed_by_other, net, "model", other_key);
     write_idx(idx, 8, 4);
     write_text(dir / "ok.json", R"({"accuracy": 0.5})");
   }
@@ -335,6 +343,41 @@ const std::vector<Case>& cases() {
                          fx.data, o);
        },
        1, "model"},
+      // Signed models: with a trusted key configured, only models it signed load.
+      {"unsigned model with a trusted key configured", EV,
+       [](Fixture& fx, const fs::path& o) {
+         return evaluate(fx.model, fx.data, o, {"--trusted-key", fx.key_pub.string()});
+       },
+       1, "is not signed"},
+      {"model signed by another key than the trusted one", EV,
+       [](Fixture& fx, const fs::path& o) {
+         return evaluate(fx.signed_by_other, fx.data, o, {"--trusted-key", fx.key_pub.string()});
+       },
+       1, "signed by another key"},
+      {"signed model whose sidecar was edited after signing", FG,
+       [](Fixture& fx, const fs::path& o) {
+         auto m = fx.copy(fx.signed_model, "edited");
+         auto s = io::read_json(m / "model.json", "s");
+         s["seed"] = 12345;
+         io::write_json(m / "model.json", s, "s");
+         auto a = fgsm(fx, o, "0.1");
+         a[1] = m.string();
+         a.insert(a.end(), {"--trusted-key", fx.key_pub.string()});
+         return a;
+       },
+       1, "changed after signing"},
+      {"trusted key file that is not a key", EV,
+       [](Fixture& fx, const fs::path& o) {
+         return evaluate(fx.signed_model, fx.data, o, {"--trusted-key", (fx.dir / "ok.json").string()});
+       },
+       1, "trusted_key"},
+      {"signing key file that is not a private key", TR,
+       [](Fixture& fx, const fs::path& o) {
+         return std::vector<std::string>{"--dataset", fx.data.string(), "--model", (o / "m").string(),
+                                         "--metrics", (o / "t.json").string(), "--epochs", "0",
+                                         "--signing-key", fx.key_pub.string()};
+       },
+       1, "signing_key"},
       {"import-model of a file that is not TorchScript", IM,
        [](Fixture& fx, const fs::path& o) {
          write_text(fx.dir / "x.pt", "not a model");

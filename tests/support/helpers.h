@@ -21,6 +21,15 @@ data::Dataset fashion_slice(const std::string& split, int64_t count);
 /// agnostic); cached per process so tests share it.
 model::Classifier& small_trained_model();
 
+/// LibTorch on one thread for its lifetime (bit-exact comparisons of repeated computations).
+struct OneThread {
+  int before = torch::get_num_threads();
+  OneThread() { torch::set_num_threads(1); }
+  ~OneThread() { torch::set_num_threads(before); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+};
+
 /// True when both models have the same parameter tensors, value for value.
 bool same_parameters(const model::Classifier& a, const model::Classifier& b);
 

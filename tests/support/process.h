@@ -1,6 +1,9 @@
 // Spawning the real binaries in tests: no shell, captured stdout/stderr, exit code.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,5 +19,26 @@ ProcessResult run_process(const std::string& exe, const std::vector<std::string>
 /// As above, with `env` ("NAME=VALUE") added to (or replacing in) this process's environment.
 ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
                           const std::vector<std::string>& env);
+
+/// A process started without waiting for it (posix_spawn, no shell), stdout and stderr appended
+/// to `log`. The destructor kills (SIGKILL) and reaps it if it still runs.
+class Spawned {
+ public:
+  Spawned(const std::string& exe, const std::vector<std::string>& args, const std::string& log);
+  ~Spawned();
+  Spawned(const Spawned&) = delete;
+  Spawned& operator=(const Spawned&) = delete;
+
+  /// The exit code (128 + signal when killed) once it has ended; nothing while it runs.
+  std::optional<int> poll();
+  /// Waits for the end; returns the exit code.
+  int wait();
+  /// Sends `signal` when it still runs.
+  void kill(int signal);
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> code_;
+};
 
 }  // namespace advkfp::test

@@ -7,15 +7,8 @@
 #include "training/training.h"
 
 using namespace advkfp;
+using advkfp::test::OneThread;
 using advkfp::test::same_parameters;
-
-namespace {
-struct OneThread {
-  int before = torch::get_num_threads();
-  OneThread() { torch::set_num_threads(1); }
-  ~OneThread() { torch::set_num_threads(before); }
-};
-}  // namespace
 
 TEST_CASE("clean training lowers the loss on a slice", "[unit][training]") {
   auto ds = test::fashion_slice("train", 1000);
