@@ -239,6 +239,26 @@ void save_model(const fs::path& dir, Classifier& net, const std::string& what) {
   });
 }
 
+ModelInfo read_sidecar(const fs::path& sidecar, const std::string& what) {
+  const std::string swhat = sidecar_what(what);
+  const io::Json s = io::read_json(sidecar, swhat);
+  if (io::require<std::string>(s, "format", swhat) != kModelFormat) {
+    throw Error(describe(swhat, "unknown format"));
+  }
+  ModelInfo info;
+  info.sha256 = io::require<std::string>(s, "sha256", swhat);
+  info.architecture = io::require<std::string>(s, "architecture", swhat);
+  info.input_shape = io::require<std::vector<int64_t>>(s, "input_shape", swhat);
+  info.class_names = io::require<std::vector<std::string>>(s, "class_names", swhat);
+  info.seed = s.value("seed", int64_t{0});
+  info.training = s.value("training", io::Json::object());
+  info.parent = s.value("parent", io::Json(nullptr));
+  if (info.input_shape.size() != 3 || info.class_names.empty()) {
+    throw Error(describe(swhat, "input_shape must be [C,H,W] and class_names non-empty"));
+  }
+  return info;
+}
+
 Classifier load_model(const fs::path& path, const std::string& what) {
   if (!fs::exists(path)) throw Error(describe(what, "'" + path.string() + "' does not exist"));
   const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
@@ -262,26 +282,11 @@ Classifier load_model(const fs::path& path, const std::string& what) {
       throw Error(describe(what, "'" + f.string() + "' is not a regular file"));
     }
   }
-  const io::Json s = io::read_json(sidecar, sidecar_what(what));
-  if (io::require<std::string>(s, "format", sidecar_what(what)) != kModelFormat) {
-    throw Error(describe(sidecar_what(what), "unknown format"));
-  }
-  const auto want_sha = io::require<std::string>(s, "sha256", sidecar_what(what));
+  ModelInfo info = read_sidecar(sidecar, what);
   const auto got_sha = io::sha256_file(model_file, what);
-  if (want_sha != got_sha) {
+  if (info.sha256 != got_sha) {
     throw Error(describe(what, "sha256 of '" + model_file.string() +
                                    "' does not match model.json (the file was changed or truncated)"));
-  }
-  ModelInfo info;
-  info.architecture = io::require<std::string>(s, "architecture", sidecar_what(what));
-  info.input_shape = io::require<std::vector<int64_t>>(s, "input_shape", sidecar_what(what));
-  info.class_names = io::require<std::vector<std::string>>(s, "class_names", sidecar_what(what));
-  info.seed = s.value("seed", int64_t{0});
-  info.training = s.value("training", io::Json::object());
-  info.parent = s.value("parent", io::Json(nullptr));
-  info.sha256 = got_sha;
-  if (info.input_shape.size() != 3 || info.class_names.empty()) {
-    throw Error(describe(sidecar_what(what), "input_shape must be [C,H,W] and class_names non-empty"));
   }
   torch::jit::Module m;
   try {
