@@ -1,5 +1,6 @@
 // Paper CNN as a TorchScript module, with save/load of model folders.
 #include "model/classifier.h"
+#include "model/sidecar.h"
 
 #include <algorithm>
 #include <cmath>

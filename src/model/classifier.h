@@ -101,11 +101,6 @@ void save_model(const std::filesystem::path& dir, Classifier& net, const std::st
 /// The model is returned in eval mode. Throws advkfp::Error naming `what`.
 Classifier load_model(const std::filesystem::path& path, const std::string& what);
 
-/// Reads and checks a model folder's sidecar (model.json) alone: format, architecture, input
-/// shape [C,H,W], non-empty class names. info.sha256 is the sha256 it records for model.pt (not
-/// checked here). Throws advkfp::Error naming `what`'s sidecar.
-ModelInfo read_sidecar(const std::filesystem::path& sidecar, const std::string& what);
-
 /// Checks that the module is an image classifier for its info(), as attacks and training use it:
 /// in eval mode, forward() on float32 [2,C,H,W] inputs in [0,1] returns float32 logits [2,K] with
 /// K = number of class names, all finite; cross-entropy has a non-zero, finite gradient with
