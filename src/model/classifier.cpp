@@ -251,7 +251,8 @@ ModelInfo read_sidecar(const fs::path& sidecar, const std::string& what) {
   info.architecture = io::require<std::string>(s, "architecture", swhat);
   info.input_shape = io::require<std::vector<int64_t>>(s, "input_shape", swhat);
   info.class_names = io::require<std::vector<std::string>>(s, "class_names", swhat);
-  info.seed = s.value("seed", int64_t{0});
+  // require<>, not value(): a field of the wrong type is the sidecar's error, not the library's.
+  info.seed = s.contains("seed") ? io::require<int64_t>(s, "seed", swhat) : 0;
   info.training = s.value("training", io::Json::object());
   info.parent = s.value("parent", io::Json(nullptr));
   if (info.input_shape.size() != 3 || info.class_names.empty()) {
