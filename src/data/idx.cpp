@@ -105,7 +105,8 @@ void check_payload(const IdxHeader& h, size_t payload, const fs::path& path,
   uint64_t want = element_size(h.type);
   for (const auto d : h.dims) {
     if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want)) {
-      throw Error(describe(what, q(path) + " is truncated (its header claims over 2^64 data bytes)"));
+      throw Error(
+          describe(what, q(path) + " is truncated (its header claims over 2^64 data bytes)"));
     }
   }
   if (payload < want) {

@@ -475,8 +475,8 @@ TEST_CASE("a stream is attack only after K attack windows in a row", "[unit][det
   CHECK(to_json(k2.windows[1])["verdict"] == "shift");
 }
 
-// Found by review of the calibration reader while writing fuzz/fuzz_calibration: the reason of an uncalibrated artifact was read with
-// value<std::string>, so a reason of another type threw nlohmann::json's type_error.
+// Found by review while writing fuzz/fuzz_calibration: the reason of an uncalibrated artifact was
+// read with value<std::string>, so a reason of another type threw nlohmann::json's type_error.
 TEST_CASE("an uncalibrated artifact is refused with its reason, whatever its type",
           "[unit][detection][fuzz]") {
   const nlohmann::json text = uncalibrated_json("mode labeled calibrates nothing");

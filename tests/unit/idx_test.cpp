@@ -121,8 +121,9 @@ TEST_CASE("corrupt IDX files are rejected with a message naming the input", "[un
   }
 }
 
-// Found by fuzz/fuzz_idx: dimensions whose product is a multiple of 2^64 wrapped to a header that
-// claimed zero bytes, so a 16-byte file passed the size check and became a tensor of 2^64 pixels.
+// Found by review while writing fuzz/fuzz_idx: dimensions whose product is a multiple of 2^64
+// wrapped to a header that claimed zero bytes, so a 16-byte file passed the size check and became a
+// tensor of 2^64 pixels.
 TEST_CASE("a header whose dimensions multiply past 64 bits is refused as claiming too much",
           "[unit][idx][fuzz]") {
   TempDir dir;

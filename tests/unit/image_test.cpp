@@ -71,7 +71,7 @@ std::string jpeg_claiming(uint16_t width, uint16_t height) {
 
 }  // namespace
 
-// Found by fuzz/fuzz_image (-malloc_limit_mb): a 60-byte PNG claiming 1,000,000 x 1,000,000
+// Found by review while writing fuzz/fuzz_image: a 60-byte PNG claiming 1,000,000 x 1,000,000
 // pixels made the decoder allocate its 3 TB buffer (std::bad_alloc, or an abort under ASan).
 TEST_CASE("images claiming more than 8192 x 8192 pixels are refused before decoding",
           "[unit][image][fuzz]") {

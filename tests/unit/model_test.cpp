@@ -112,8 +112,8 @@ TEST_CASE("resnet-small: shapes, BatchNorm modes and snapshots that include runn
                     Catch::Contains("unknown architecture"));
 }
 
-// Found by fuzz/fuzz_sidecar: a sidecar field of the wrong type escaped as a JSON library error
-// that named neither the file nor the field.
+// Found by review while writing fuzz/fuzz_sidecar: a sidecar field of the wrong type escaped as a
+// JSON library error that named neither the file nor the field.
 TEST_CASE("a sidecar with a field of the wrong type is refused naming the sidecar and the field",
           "[unit][model][fuzz]") {
   TempDir dir;

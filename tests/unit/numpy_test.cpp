@@ -122,8 +122,8 @@ std::string write_temp(const test::TempDir& dir, const std::string& bytes) {
 
 }  // namespace
 
-// Found by fuzz/fuzz_npy: a shape whose product is a multiple of 2^64 claimed zero data bytes and
-// passed the size check as an array of 2^64 elements.
+// Found by review while writing fuzz/fuzz_npy: a shape whose product is a multiple of 2^64 claimed
+// zero data bytes and passed the size check as an array of 2^64 elements.
 TEST_CASE("an npy shape whose size overflows 64 bits is refused", "[unit][numpy][fuzz]") {
   const auto a = npy("|u1", "(4294967296, 4294967296, 1)", "");
   CHECK_THROWS_AS(data::parse_npy(a, "x"), Error);
@@ -133,8 +133,8 @@ TEST_CASE("an npy shape whose size overflows 64 bits is refused", "[unit][numpy]
                     Catch::Contains("more data than any file"));
 }
 
-// Found by fuzz/fuzz_npz: offsets near 2^64 in zip64 records wrapped around the bounds checks and
-// reached std::string::compare (std::out_of_range, a message naming nothing).
+// Found by review while writing fuzz/fuzz_npz: offsets near 2^64 in zip64 records wrapped around
+// the bounds checks and reached std::string::compare (std::out_of_range, a message naming nothing).
 TEST_CASE("npz records pointing outside the archive are refused naming the archive",
           "[unit][numpy][fuzz]") {
   test::TempDir dir;
@@ -147,7 +147,7 @@ TEST_CASE("npz records pointing outside the archive are refused naming the archi
                     Catch::StartsWith("source_uri '") && Catch::Contains("zip64"));
 }
 
-// Found by fuzz/fuzz_npz (-malloc_limit_mb): the uncompressed size of a member was allocated as
+// Found by review while writing fuzz/fuzz_npz: the uncompressed size of a member was allocated as
 // the archive claimed it, up to 4 GiB for a few bytes of input (16 EiB with zip64), before
 // inflating. Deflate expands at most 1032:1 (zlib's technical details), stored members not at all.
 TEST_CASE("an npz member claiming more than its compressed size can hold is refused first",
