@@ -29,8 +29,8 @@ nlohmann::json scalar(const YAML::Node& node) {
 }
 
 // A document may not expand to more nodes than this. Aliases let a few hundred bytes stand for
-// 10^8 nodes ("billion laughs"); the largest committed pipeline has a few thousand.
-constexpr size_t kMaxNodes = 1000000;
+// 10^8 nodes ("billion laughs"); the committed pipelines have about 4,000.
+constexpr size_t kMaxNodes = 100000;
 
 nlohmann::json convert(const YAML::Node& node, size_t& budget, const std::string& what) {
   if (budget-- == 0) {
