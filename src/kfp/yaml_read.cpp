@@ -42,6 +42,12 @@ nlohmann::json convert(const YAML::Node& node, size_t& budget, const std::string
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
+      // Checked again after yaml-cpp: it takes a stream starting with NULs for UTF-16 or UTF-32
+      // and converts it, into bytes that need not be UTF-8.
+      if (invalid_utf8_at(node.Scalar()) != std::string::npos) {
+        throw Error(describe(what, "line " + std::to_string(node.Mark().line + 1) +
+                                       " holds text that is not UTF-8"));
+      }
       return scalar(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
@@ -51,7 +57,12 @@ nlohmann::json convert(const YAML::Node& node, size_t& budget, const std::string
     case YAML::NodeType::Map: {
       nlohmann::json out = nlohmann::json::object();
       for (const auto& kv : node) {
-        out[kv.first.as<std::string>()] = convert(kv.second, budget, what);
+        const auto key = kv.first.as<std::string>();
+        if (invalid_utf8_at(key) != std::string::npos) {
+          throw Error(describe(what, "line " + std::to_string(kv.first.Mark().line + 1) +
+                                         " holds a key that is not UTF-8"));
+        }
+        out[key] = convert(kv.second, budget, what);
       }
       return out;
     }

@@ -75,3 +75,13 @@ TEST_CASE("YAML whose aliases expand past 100,000 nodes is refused", "[kfp][yaml
   const auto small = kfp::parse_yaml_documents("a: &a [1, 2]\nb: [*a, *a]\n", "p.yaml");
   CHECK(small[0]["b"] == nlohmann::json::parse("[[1, 2], [1, 2]]"));
 }
+
+// Found by fuzz/fuzz_kfp_yaml after the check above: yaml-cpp reads a stream that starts with NUL
+// bytes as UTF-32 and converts it into bytes that are not UTF-8 (here 0xF5), which reached the
+// schema checker's JSON serialisation (type_error 316).
+TEST_CASE("YAML that yaml-cpp converts into bytes that are not UTF-8 is refused",
+          "[kfp][yaml][fuzz]") {
+  const std::string text("\0\0\0\x0f*e#nru)d# ", 14);
+  CHECK_THROWS_AS(kfp::parse_yaml_documents(text, "c.yaml"), Error);
+  CHECK_THROWS_WITH(kfp::parse_yaml_documents(text, "c.yaml"), Catch::StartsWith("c.yaml:"));
+}
