@@ -128,7 +128,7 @@ InferRequest parse_infer_request(const std::string& body, const TensorSpec& inpu
   Json j;
   try {
     j = Json::parse(body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range 406 for 1e999
     bad(std::string("request body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) bad("request body is not a JSON object");

@@ -15,6 +15,21 @@ nlohmann::json& sink() {
 }
 
 
+// j[key] when j is an object holding key, else null: the ExecutorInput is read, not trusted (a
+// const operator[] on a missing key is undefined behaviour in nlohmann::json).
+const nlohmann::json& member(const nlohmann::json& j, const std::string& key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  const auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+// j[key] when it is a string, else "".
+std::string string_member(const nlohmann::json& j, const std::string& key) {
+  const auto& v = member(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 // Parses a parameter file the way the KFP launcher does (strconv after trimming; STRING verbatim).
 nlohmann::json typed_value(const std::string& text, const std::string& type,
                            const std::string& what) {
@@ -51,14 +66,10 @@ void clear_published_metadata() { sink() = nlohmann::json::object(); }
 
 std::filesystem::path input_artifact_path(const nlohmann::json& executor_input,
                                           const std::string& name) {
-  const auto& inputs = executor_input.contains("inputs") ? executor_input["inputs"] : nlohmann::json();
-  if (!inputs.is_object() || !inputs.contains("artifacts") || !inputs["artifacts"].is_object() ||
-      !inputs["artifacts"].contains(name)) {
-    return {};
-  }
-  const auto& list = inputs["artifacts"][name].value("artifacts", nlohmann::json::array());
-  if (!list.is_array() || list.empty() || !list[0].is_object()) return {};
-  const std::string uri = list[0].value("uri", "");
+  const auto& list = member(member(member(member(executor_input, "inputs"), "artifacts"), name),
+                            "artifacts");
+  if (!list.is_array() || list.empty()) return {};
+  const std::string uri = string_member(list[0], "uri");
   for (const auto& [scheme, mount] : {std::pair{"gs://", "/gcs/"}, {"s3://", "/s3/"},
                                       {"minio://", "/minio/"}, {"file://", ""}}) {
     const std::string s = scheme;
@@ -71,7 +82,7 @@ nlohmann::json parse_executor_input(const std::string& text) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range 406 for 1e999
     throw UsageError(describe("executor_input", "not valid JSON"));
   }
   if (!j.is_object() || !j.contains("outputs") || !j["outputs"].is_object()) {
@@ -82,28 +93,25 @@ nlohmann::json parse_executor_input(const std::string& text) {
 
 void write_executor_output(const nlohmann::json& executor_input,
                            const std::vector<OutputDecl>& outputs) {
-  const auto& out = executor_input.at("outputs");
-  const std::string output_file = out.value("outputFile", "");
+  const auto& out = member(executor_input, "outputs");
+  const std::string output_file = string_member(out, "outputFile");
   if (output_file.empty()) return;  // nothing asks for it
   nlohmann::json result = nlohmann::json::object();
   for (const auto& decl : outputs) {
     if (decl.parameter) {
-      if (!out.contains("parameters") || !out["parameters"].contains(decl.name)) continue;
-      const std::string file = out["parameters"][decl.name].value("outputFile", "");
+      const std::string file = string_member(member(member(out, "parameters"), decl.name),
+                                             "outputFile");
       if (file.empty()) continue;
       result["parameterValues"][decl.name] =
           typed_value(io::read_file(file, decl.name), decl.type, decl.name);
       continue;
     }
-    if (!out.contains("artifacts") || !out["artifacts"].contains(decl.name)) continue;
-    const auto& list = out["artifacts"][decl.name]["artifacts"];
+    const auto& list = member(member(member(out, "artifacts"), decl.name), "artifacts");
     if (!list.is_array() || list.empty()) continue;
-    nlohmann::json art = {{"name", list[0].value("name", "")},
-                          {"uri", list[0].value("uri", "")},
+    nlohmann::json art = {{"name", string_member(list[0], "name")},
+                          {"uri", string_member(list[0], "uri")},
                           {"metadata", nlohmann::json::object()}};
-    if (list[0].contains("metadata") && list[0]["metadata"].is_object()) {
-      art["metadata"] = list[0]["metadata"];
-    }
+    if (member(list[0], "metadata").is_object()) art["metadata"] = list[0]["metadata"];
     if (sink().contains(decl.name)) art["metadata"].update(sink()[decl.name]);
     result["artifacts"][decl.name]["artifacts"] = nlohmann::json::array({art});
   }

@@ -101,7 +101,14 @@ size_t element_size(uint8_t type) {
 
 void check_payload(const IdxHeader& h, size_t payload, const fs::path& path,
                    const std::string& what) {
-  const size_t want = static_cast<size_t>(h.elements()) * element_size(h.type);
+  // Four dimensions of up to 2^30 can claim more than 2^64 bytes: the product must not wrap.
+  uint64_t want = element_size(h.type);
+  for (const auto d : h.dims) {
+    if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want)) {
+      throw Error(
+          describe(what, q(path) + " is truncated (its header claims over 2^64 data bytes)"));
+    }
+  }
   if (payload < want) {
     throw Error(describe(what, q(path) + " is truncated (" + std::to_string(payload) + " of " +
                                    std::to_string(want) + " data bytes)"));

@@ -22,6 +22,17 @@ namespace {
 
 std::string where(const fs::path& p) { return "'" + p.string() + "'"; }
 
+// Larger than any classifier input here, and refused before a pixel is allocated: a header alone
+// can claim 1,000,000 x 1,000,000 (libpng's limit) or 65,500 x 65,500 (JPEG's).
+constexpr int64_t kMaxPixels = int64_t{8192} * 8192;
+
+void check_pixels(int64_t w, int64_t h, const fs::path& path, const std::string& what) {
+  if (w * h > kMaxPixels) {
+    throw Error(describe(what, where(path) + " is " + std::to_string(w) + "x" + std::to_string(h) +
+                                   " pixels; images over 8192 x 8192 pixels are not read"));
+  }
+}
+
 // [H,W,C] interleaved rows -> uint8 [C,H,W].
 torch::Tensor to_chw(std::vector<unsigned char>& buf, int64_t h, int64_t w, int64_t c) {
   // A copy: for C = 1 the permuted view is already contiguous and would still point into buf.
@@ -41,6 +52,10 @@ torch::Tensor decode_png(const std::string& bytes, const fs::path& path, const s
         describe(what, where(path) + " is not a readable PNG (" + stage + ": " + msg + ")"));
   };
   if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size())) throw fail("header");
+  if (int64_t{img.width} * img.height > kMaxPixels) {
+    png_image_free(&img);
+    check_pixels(img.width, img.height, path, what);
+  }
   const bool colour = (img.format & PNG_FORMAT_FLAG_COLOR) != 0;
   // 8-bit sRGB grey or RGB: an 8-bit file without a gamma chunk comes through unchanged. With a
   // NULL background libpng composites an alpha channel onto the buffer's contents (png.h,
@@ -74,6 +89,7 @@ struct JpegState {
   std::vector<unsigned char> buf;
   int64_t h = 0, w = 0, c = 0;
   bool warned = false;
+  bool too_large = false;  ///< more than kMaxPixels: h and w hold the header's size, no pixels
 };
 
 bool run_jpeg(JpegState* s, const std::string& bytes) {
@@ -87,6 +103,13 @@ bool run_jpeg(JpegState* s, const std::string& bytes) {
   }
   jpeg_mem_src(&s->cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   jpeg_read_header(&s->cinfo, TRUE);
+  s->h = s->cinfo.image_height;
+  s->w = s->cinfo.image_width;
+  if (s->h * s->w > kMaxPixels) {
+    s->too_large = true;
+    jpeg_destroy_decompress(&s->cinfo);
+    return true;
+  }
   s->cinfo.out_color_space = s->cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&s->cinfo);
   s->h = s->cinfo.output_height;
@@ -109,6 +132,7 @@ torch::Tensor decode_jpeg(const std::string& bytes, const fs::path& path, const 
   if (!run_jpeg(s.get(), bytes)) {
     throw Error(describe(what, where(path) + " is not a readable JPEG (" + s->err.message + ")"));
   }
+  if (s->too_large) check_pixels(s->w, s->h, path, what);
   if (s->warned) throw Error(describe(what, where(path) + " is a corrupt or truncated JPEG"));
   return to_chw(s->buf, s->h, s->w, s->c);
 }

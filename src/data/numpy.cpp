@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.h"
@@ -98,7 +99,13 @@ NpyArray parse_npy(const std::string& b, const std::string& what) {
                                    "' is not supported (little-endian "
                                    "integers or floats)"));
   }
-  const auto want = static_cast<uint64_t>(a.count()) * static_cast<uint64_t>(size);
+  uint64_t want = static_cast<uint64_t>(size);
+  for (const auto d : a.shape) {
+    if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) || want > (1ull << 62)) {
+      throw Error(describe(what, "shape (" + dims + ") in the .npy header holds more data than "
+                                 "any file"));
+    }
+  }
   if (b.size() - data_at != want) {
     throw Error(describe(what, "holds " + std::to_string(b.size() - data_at) +
                                    " data bytes, its header says " + std::to_string(want) +
@@ -133,7 +140,7 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path,
   if ((entries == 0xFFFF || cd_offset == 0xFFFFFFFF) && eocd >= 20 &&
       b.compare(eocd - 20, 4, "PK\x06\x07") == 0) {
     const uint64_t z64 = le(b, eocd - 20 + 8, 8);  // zip64 end of central directory record
-    if (z64 + 56 > b.size() || b.compare(z64, 4, "PK\x06\x06") != 0)
+    if (z64 > b.size() || b.size() - z64 < 56 || b.compare(z64, 4, "PK\x06\x06") != 0)
       throw corrupt("bad zip64 record");
     entries = le(b, z64 + 32, 8);
     cd_offset = le(b, z64 + 48, 8);
@@ -141,21 +148,23 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path,
   std::map<std::string, NpyArray> out;
   size_t p = cd_offset;
   for (uint64_t e = 0; e < entries; ++e) {
-    if (p + 46 > b.size() || b.compare(p, 4, "PK\x01\x02") != 0)
+    if (p > b.size() || b.size() - p < 46 || b.compare(p, 4, "PK\x01\x02") != 0)
       throw corrupt("bad central directory");
     const auto method = le(b, p + 10, 2);
     const auto crc = static_cast<uint32_t>(le(b, p + 16, 4));
     uint64_t csize = le(b, p + 20, 4), usize = le(b, p + 24, 4), local = le(b, p + 42, 4);
     const auto nlen = le(b, p + 28, 2), xlen = le(b, p + 30, 2), clen = le(b, p + 32, 2);
-    if (p + 46 + nlen + xlen + clen > b.size()) throw corrupt("bad central directory");
+    if (b.size() - p - 46 < nlen + xlen + clen) throw corrupt("bad central directory");
     const std::string member = b.substr(p + 46, nlen);
     // Zip64 extra field (id 1): the 8-byte values of whichever fields are 0xFFFFFFFF, in order.
-    for (size_t x = p + 46 + nlen; x + 4 <= p + 46 + nlen + xlen;) {
+    // A record's values are read only within both the record and the extra field.
+    const size_t extra_end = p + 46 + nlen + xlen;
+    for (size_t x = p + 46 + nlen; x + 4 <= extra_end;) {
       const auto id = le(b, x, 2), size = le(b, x + 2, 2);
       if (id == 1) {
         size_t v = x + 4;
         for (uint64_t* field : {&usize, &csize, &local}) {
-          if (*field == 0xFFFFFFFF && v + 8 <= x + 4 + size) {
+          if (*field == 0xFFFFFFFF && v + 8 <= std::min<size_t>(x + 4 + size, extra_end)) {
             *field = le(b, v, 8);
             v += 8;
           }
@@ -164,11 +173,17 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path,
       x += 4 + size;
     }
     p += 46 + nlen + xlen + clen;
-    if (local + 30 > b.size() || b.compare(local, 4, "PK\x03\x04") != 0) {
+    if (local > b.size() || b.size() - local < 30 || b.compare(local, 4, "PK\x03\x04") != 0) {
       throw corrupt("bad local header of '" + member + "'");
     }
     const size_t data = local + 30 + le(b, local + 26, 2) + le(b, local + 28, 2);
-    if (data + csize > b.size()) throw corrupt("'" + member + "' is truncated");
+    if (data > b.size() || b.size() - data < csize) throw corrupt("'" + member + "' is truncated");
+    // Nothing is allocated for more than the member's data can hold: a stored member is its
+    // data, and deflate expands at most 1032:1 (zlib's "technical details").
+    if ((method == 0 && usize != csize) || (method == 8 && usize / 1032 > csize)) {
+      throw corrupt("'" + member + "' claims " + std::to_string(usize) + " bytes from " +
+                    std::to_string(csize) + (method == 0 ? " stored" : " compressed"));
+    }
     std::string content;
     if (method == 0) {
       content = b.substr(data, csize);

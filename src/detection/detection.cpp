@@ -277,7 +277,10 @@ Calibration calibration_from_json(const nlohmann::json& j, const std::string& wh
     throw Error(describe(what, "format '" + format + "' is not " + kCalibrationFormat));
   }
   if (j.contains("calibrated") && j["calibrated"] == false) {
-    throw Error(describe(what, "holds no calibration (" + j.value("reason", std::string()) + ")"));
+    const auto& reason = j.contains("reason") ? j["reason"] : nlohmann::json("no reason given");
+    throw Error(describe(what, "holds no calibration (" +
+                                   (reason.is_string() ? reason.get<std::string>() : reason.dump()) +
+                                   ")"));
   }
   Calibration c;
   c.model_sha256 = io::require<std::string>(j, "model_sha256", what);

@@ -16,6 +16,8 @@ Json parse_json(const std::string& text, const std::filesystem::path& path, cons
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(describe(what, "'" + path.string() + "' is not valid JSON (byte " +
                                    std::to_string(e.byte) + ")"));
+  } catch (const nlohmann::json::out_of_range&) {  // 406: a number beyond a double, e.g. 1e999
+    throw Error(describe(what, "'" + path.string() + "' holds a number too large for a double"));
   }
 }
 

@@ -84,7 +84,10 @@ std::vector<std::string> check_pipeline_ir(const Json& ir) {
 std::vector<std::string> check_component_v1(const Json& component) {
   std::vector<std::string> problems;
   ir::ComponentV1 spec;
-  strict_parse(component, &spec, "component " + component.value("name", "?"), problems);
+  const Json::json_pointer name_at("/name"), args_at("/implementation/container/args");
+  const bool named = component.contains(name_at) && component.at(name_at).is_string();
+  strict_parse(component, &spec,
+               "component " + (named ? component.at(name_at).get<std::string>() : "?"), problems);
   if (!problems.empty()) return problems;
   const std::string at = "component " + spec.name();
   std::map<std::string, bool> inputs, outputs;  // name -> is artifact
@@ -114,7 +117,9 @@ std::vector<std::string> check_component_v1(const Json& component) {
   for (const auto& in : spec.inputs()) optional[in.name()] = in.optional();
   // {if: {cond: {isPresent: X}, then: [...]}} contributes its `then` items, checked like the rest.
   Json args = Json::array();
-  for (const auto& arg : component["implementation"]["container"]["args"]) {
+  // Read through a pointer: const operator[] on a missing key is undefined in nlohmann::json.
+  const Json given = component.contains(args_at) ? component.at(args_at) : Json::array();
+  for (const auto& arg : given) {
     if (!arg.is_object() || !arg.contains("if")) {
       args.push_back(arg);
       continue;

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "io/files.h"
 
 namespace advkfp::kfp {
@@ -27,21 +28,42 @@ nlohmann::json scalar(const YAML::Node& node) {
   return s;
 }
 
-nlohmann::json convert(const YAML::Node& node) {
+// A document may not expand to more nodes than this. Aliases let a few hundred bytes stand for
+// 10^8 nodes ("billion laughs"); the committed pipelines have about 4,000.
+constexpr size_t kMaxNodes = 100000;
+
+nlohmann::json convert(const YAML::Node& node, size_t& budget, const std::string& what) {
+  if (budget-- == 0) {
+    throw Error(describe(what, "expands to more than " + std::to_string(kMaxNodes) +
+                                   " nodes (aliases repeating aliases?)"));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
+      // Checked again after yaml-cpp: it takes a stream starting with NULs for UTF-16 or UTF-32
+      // and converts it, into bytes that need not be UTF-8.
+      if (invalid_utf8_at(node.Scalar()) != std::string::npos) {
+        throw Error(describe(what, "line " + std::to_string(node.Mark().line + 1) +
+                                       " holds text that is not UTF-8"));
+      }
       return scalar(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(convert(item));
+      for (const auto& item : node) out.push_back(convert(item, budget, what));
       return out;
     }
     case YAML::NodeType::Map: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second);
+      for (const auto& kv : node) {
+        const auto key = kv.first.as<std::string>();
+        if (invalid_utf8_at(key) != std::string::npos) {
+          throw Error(describe(what, "line " + std::to_string(kv.first.Mark().line + 1) +
+                                         " holds a key that is not UTF-8"));
+        }
+        out[key] = convert(kv.second, budget, what);
+      }
       return out;
     }
   }
@@ -51,9 +73,17 @@ nlohmann::json convert(const YAML::Node& node) {
 }  // namespace
 
 std::vector<nlohmann::json> parse_yaml_documents(const std::string& text, const std::string& what) {
+  // YAML streams are Unicode (YAML 1.2, 5.2); yaml-cpp passes any bytes through, and a scalar
+  // that is not UTF-8 cannot become a JSON string.
+  if (const size_t at = invalid_utf8_at(text); at != std::string::npos) {
+    throw Error(describe(what, "is not UTF-8 text (byte " + std::to_string(at) + ")"));
+  }
   std::vector<nlohmann::json> docs;
   try {
-    for (const auto& node : YAML::LoadAll(text)) docs.push_back(convert(node));
+    for (const auto& node : YAML::LoadAll(text)) {
+      size_t budget = kMaxNodes;
+      docs.push_back(convert(node, budget, what));
+    }
   } catch (const YAML::Exception& e) {
     throw Error(describe(what, "invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "kfp_local/parameters.h"
 
 namespace advkfp::kfp_local {
@@ -539,6 +540,10 @@ Json eval(const Node& n, const Json& params) {
 
 CelExpression CelExpression::parse(const std::string& text) {
   CelExpression expr;
+  // CEL source is Unicode text; a string literal that is not UTF-8 could not become a value.
+  if (const size_t at = invalid_utf8_at(text); at != std::string::npos) {
+    syntax_error("bytes that are not UTF-8", at + 1);
+  }
   expr.text_ = text;
   Parser parser(Lexer(text).tokens(), expr.names_);
   expr.root_ = parser.parse();

@@ -62,7 +62,9 @@ void check_fields(const Json& obj, const std::string& path,
     for (const auto& u : unsupported) {
       if (key == u.field) fail(join(path, key), std::string("not supported locally: ") + u.reason);
     }
-    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+    // Named captures: a lambda may not capture a structured binding before C++20 (clang).
+    if (std::none_of(known.begin(), known.end(),
+                     [&field = key](const char* k) { return field == k; })) {
       fail(join(path, key), "unknown field");
     }
   }
@@ -451,7 +453,7 @@ class Validator {
     check_component(p_.root, "root");
     for (const auto& [label, exec] : p_.executors) {
       const bool used = std::any_of(p_.components.begin(), p_.components.end(),
-                                    [&](const auto& c) { return c.second.executor_label == label; });
+                                    [&l = label](const auto& c) { return c.second.executor_label == l; });
       if (!used) fail(join("deploymentSpec.executors", label), "is used by no component");
     }
     std::vector<std::string> stack;

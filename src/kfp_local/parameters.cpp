@@ -76,6 +76,8 @@ Json parse_json(const std::string& text, Json::value_t expected, const char* kin
   } catch (const Json::parse_error& e) {
     throw Error(std::string("not valid JSON for a ") + kind + " (byte " + std::to_string(e.byte) +
                 ")");
+  } catch (const Json::out_of_range&) {  // 406: a number beyond a double, e.g. 1e999
+    throw Error(std::string("not valid JSON for a ") + kind + " (a number too large for a double)");
   }
   if (value.type() != expected) {
     throw Error(std::string("expected a JSON ") + kind + ", got " + describe_value(value));
@@ -106,6 +108,10 @@ ParameterType parse_parameter_type(const std::string& name) {
 }
 
 Json parse_parameter_text(const std::string& text, ParameterType type) {
+  // Parameter values travel as protobuf strings (and JSON), which must be UTF-8.
+  if (const size_t at = invalid_utf8_at(text); at != std::string::npos) {
+    throw Error("is not UTF-8 text (byte " + std::to_string(at) + ")");
+  }
   switch (type) {
     case ParameterType::kString:
       return text;

@@ -1,5 +1,6 @@
 // Paper CNN as a TorchScript module, with save/load of model folders.
 #include "model/classifier.h"
+#include "model/sidecar.h"
 
 #include <algorithm>
 #include <cmath>
@@ -244,6 +245,31 @@ void save_model(const fs::path& dir, Classifier& net, const std::string& what,
   });
 }
 
+ModelInfo parse_sidecar(const std::string& text, const fs::path& sidecar, const std::string& what) {
+  const std::string swhat = sidecar_what(what);
+  const io::Json s = io::parse_json(text, sidecar, swhat);
+  if (io::require<std::string>(s, "format", swhat) != kModelFormat) {
+    throw Error(describe(swhat, "unknown format"));
+  }
+  ModelInfo info;
+  info.sha256 = io::require<std::string>(s, "sha256", swhat);
+  info.architecture = io::require<std::string>(s, "architecture", swhat);
+  info.input_shape = io::require<std::vector<int64_t>>(s, "input_shape", swhat);
+  info.class_names = io::require<std::vector<std::string>>(s, "class_names", swhat);
+  // require<>, not value(): a field of the wrong type is the sidecar's error, not the library's.
+  info.seed = s.contains("seed") ? io::require<int64_t>(s, "seed", swhat) : 0;
+  info.training = s.value("training", io::Json::object());
+  info.parent = s.value("parent", io::Json(nullptr));
+  if (info.input_shape.size() != 3 || info.class_names.empty()) {
+    throw Error(describe(swhat, "input_shape must be [C,H,W] and class_names non-empty"));
+  }
+  return info;
+}
+
+ModelInfo read_sidecar(const fs::path& sidecar, const std::string& what) {
+  return parse_sidecar(io::read_file(sidecar, sidecar_what(what)), sidecar, what);
+}
+
 Classifier load_model(const fs::path& path, const std::string& what) {
   if (!fs::exists(path)) throw Error(describe(what, "'" + path.string() + "' does not exist"));
   const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
@@ -270,26 +296,11 @@ Classifier load_model(const fs::path& path, const std::string& what) {
   // The bytes that are verified are the bytes that are parsed.
   const std::string sidecar_text = io::read_file(sidecar, sidecar_what(what));
   if (const auto key = trusted_key()) verify_signature(dir, sidecar_text, *key, what);
-  const io::Json s = io::parse_json(sidecar_text, sidecar, sidecar_what(what));
-  if (io::require<std::string>(s, "format", sidecar_what(what)) != kModelFormat) {
-    throw Error(describe(sidecar_what(what), "unknown format"));
-  }
-  const auto want_sha = io::require<std::string>(s, "sha256", sidecar_what(what));
+  ModelInfo info = parse_sidecar(sidecar_text, sidecar, what);
   const auto got_sha = io::sha256_file(model_file, what);
-  if (want_sha != got_sha) {
+  if (info.sha256 != got_sha) {
     throw Error(describe(what, "sha256 of '" + model_file.string() +
                                    "' does not match model.json (the file was changed or truncated)"));
-  }
-  ModelInfo info;
-  info.architecture = io::require<std::string>(s, "architecture", sidecar_what(what));
-  info.input_shape = io::require<std::vector<int64_t>>(s, "input_shape", sidecar_what(what));
-  info.class_names = io::require<std::vector<std::string>>(s, "class_names", sidecar_what(what));
-  info.seed = s.value("seed", int64_t{0});
-  info.training = s.value("training", io::Json::object());
-  info.parent = s.value("parent", io::Json(nullptr));
-  info.sha256 = got_sha;
-  if (info.input_shape.size() != 3 || info.class_names.empty()) {
-    throw Error(describe(sidecar_what(what), "input_shape must be [C,H,W] and class_names non-empty"));
   }
   torch::jit::Module m;
   try {

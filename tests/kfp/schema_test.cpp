@@ -150,3 +150,14 @@ TEST_CASE("optional inputs: isPresent guards are checked in component YAMLs", "[
     CHECK(mentions(kfp::check_component_v1(c), "malformed if"));
   }
 }
+
+// Found by fuzz/fuzz_kfp_yaml: a component YAML without implementation.container (or with a
+// name that is not a string) made the checker itself throw nlohmann::json's type_error 305/302.
+TEST_CASE("the component checker reports problems of documents missing their parts",
+          "[kfp][schema][fuzz]") {
+  for (const char* text : {"name: x\nimplementation:\n", "name: 7\n", "name: x\nimplementation: 3\n",
+                           "name: x\nimplementation:\n  container: []\n"}) {
+    CAPTURE(text);
+    CHECK_NOTHROW(kfp::check_component_v1(kfp::parse_yaml_documents(text, "c.yaml")[0]));
+  }
+}

@@ -49,3 +49,39 @@ TEST_CASE("images.conf gives tags or pushed digests", "[kfp][images]") {
   CHECK_THROWS_WITH(kfp::load_image_config(dir / "bad.conf"), Catch::Contains(":2: unknown key"));
   std::filesystem::remove_all(dir);
 }
+
+// Found by fuzz/fuzz_kfp_ir: a pipeline whose YAML held bytes that are not UTF-8 loaded, and the
+// first error message naming such a value threw nlohmann::json's type_error 316.
+TEST_CASE("YAML that is not UTF-8 is refused naming the byte", "[kfp][yaml][fuzz]") {
+  CHECK_THROWS_AS(kfp::parse_yaml_documents("name: \xfe\xff\n", "p.yaml"), Error);
+  CHECK_THROWS_WITH(kfp::parse_yaml_documents("a: b\nname: x\xc0\xaf\n", "p.yaml"),
+                    Catch::StartsWith("p.yaml:") && Catch::Contains("byte 12"));
+  CHECK(kfp::parse_yaml_documents("name: caf\xc3\xa9\n", "p.yaml")[0]["name"] == "caf\xc3\xa9");
+}
+
+// Found by review and confirmed with fuzz/fuzz_kfp_yaml (this 294-byte input ran past libFuzzer's
+// timeout): aliases of aliases made a tiny file expand to 10^8 nodes in memory.
+TEST_CASE("YAML whose aliases expand past 100,000 nodes is refused", "[kfp][yaml][fuzz]") {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string previous = "a";
+  for (const std::string name : {"b", "c", "d", "e", "f", "g", "h"}) {
+    text += name + ": &" + name + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", *" : "*") + previous;
+    text += "]\n";
+    previous = name;
+  }
+  CHECK_THROWS_WITH(kfp::parse_yaml_documents(text, "p.yaml"),
+                    Catch::StartsWith("p.yaml:") && Catch::Contains("more than 100000 nodes"));
+  const auto small = kfp::parse_yaml_documents("a: &a [1, 2]\nb: [*a, *a]\n", "p.yaml");
+  CHECK(small[0]["b"] == nlohmann::json::parse("[[1, 2], [1, 2]]"));
+}
+
+// Found by fuzz/fuzz_kfp_yaml after the check above: yaml-cpp reads a stream that starts with NUL
+// bytes as UTF-32 and converts it into bytes that are not UTF-8 (here 0xF5), which reached the
+// schema checker's JSON serialisation (type_error 316).
+TEST_CASE("YAML that yaml-cpp converts into bytes that are not UTF-8 is refused",
+          "[kfp][yaml][fuzz]") {
+  const std::string text("\0\0\0\x0f*e#nru)d# ", 14);
+  CHECK_THROWS_AS(kfp::parse_yaml_documents(text, "c.yaml"), Error);
+  CHECK_THROWS_WITH(kfp::parse_yaml_documents(text, "c.yaml"), Catch::StartsWith("c.yaml:"));
+}

@@ -153,5 +153,14 @@ TEST_CASE("CEL: parameter_names lists what the condition reads", "[cel]") {
   CHECK(e.text().find("int(") == 0);
 }
 
+// Found by fuzz/fuzz_cel: a string literal that was not UTF-8 parsed, and the error naming its
+// value threw nlohmann::json's type_error 316 instead of advkfp::Error.
+TEST_CASE("CEL: source that is not UTF-8 is a syntax error", "[cel][fuzz]") {
+  CHECK_THROWS_AS(CelExpression::parse("'\xdf\xdf' != 'x'"), Error);
+  CHECK_THROWS_WITH(CelExpression::parse("'a\xdf' != 'x'"),
+                    Catch::Contains("invalid condition") && Catch::Contains("column 3"));
+  CHECK(CelExpression::parse("'\xc3\xa9' != 'x'").evaluate_condition(Json::object()));
+}
+
 }  // namespace
 }  // namespace advkfp::kfp_local

@@ -106,5 +106,16 @@ TEST_CASE("parameters: formatting for command lines", "[parameters]") {
   CHECK(format_parameter(Json{{"k", 1}}) == "{\"k\":1}");
 }
 
+// Found by fuzz/fuzz_parameters: a value that is not UTF-8 was taken as a STRING, and a number's
+// error message, which quotes the text as JSON, threw nlohmann::json's type_error 316.
+TEST_CASE("parameters: text that is not UTF-8 is refused", "[parameters][fuzz]") {
+  CHECK_THROWS_AS(parse_parameter_text("ab\xff", ParameterType::kString), Error);
+  CHECK_THROWS_WITH(parse_parameter_text("ab\xff", ParameterType::kString),
+                    Catch::Contains("not UTF-8") && Catch::Contains("byte 2"));
+  CHECK_THROWS_WITH(parse_parameter_text("0\xb7\xb7.15", ParameterType::kNumberDouble),
+                    Catch::Contains("not UTF-8"));  // its error message quoted it as JSON
+  CHECK(parse_parameter_text("\xe2\x82\xac", ParameterType::kString) == "\xe2\x82\xac");
+}
+
 }  // namespace
 }  // namespace advkfp::kfp_local

@@ -109,3 +109,11 @@ TEST_CASE("v2: metadata, response and error bodies have the required fields", "[
   CHECK_FALSE(v2::infer_response("m", "3", std::nullopt, {}).contains("id"));
   CHECK(v2::error_body("boom") == Json{{"error", "boom"}});
 }
+
+// Found by fuzz/fuzz_serve_v2: a number beyond a double (1e999) made nlohmann::json throw
+// out_of_range 406, not the parse_error that was caught, so the request did not get its 400.
+TEST_CASE("v2: a number too large for a double is a bad request", "[serve][v2][fuzz]") {
+  CHECK(status_of(R"({"inputs": [{"name": "input", "shape": [1, 1, 2, 2], "datatype": "FP32",
+                                   "data": [1e999, 0, 0, 0]}]})") == 400);
+  CHECK(status_of(R"({"id": 5111111111111111101111110072e494940})") == 400);
+}

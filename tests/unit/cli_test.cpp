@@ -232,3 +232,25 @@ TEST_CASE("evaluate sweeps eps and attacks into a robustness curve", "[unit][cli
   o.sweep_attacks = "fgsm,cw";
   CHECK_THROWS_AS(evaluate::tool().invoke(o), UsageError);
 }
+
+// Found by fuzz/fuzz_executor_input: an output artifact entry without "artifacts" was read with
+// nlohmann::json's const operator[] (heap-use-after-free under ASan), and entries of the wrong
+// type threw its type_error. Wrong shapes now count as absent, as missing ones did.
+TEST_CASE("ExecutorInput entries of the wrong shape are ignored, not dereferenced",
+          "[unit][cli][fuzz]") {
+  test::TempDir dir;
+  const auto out = (dir / "executor_output.json").string();
+  const io::Json bad = {
+      {"inputs", {{"artifacts", {{"model", {{"artifacts", {{{"uri", 7}}}}}}, {"m", "text"}}}}},
+      {"outputs",
+       {{"outputFile", out},
+        {"parameters", {{"degraded", {{"outputFile", 3}}}, {"verdict", "x"}}},
+        {"artifacts", {{"report", {{"artbfacts", io::Json::array()}}}, {"other", 1}}}}}};
+  CHECK(cli::input_artifact_path(bad, "model").empty());
+  CHECK(cli::input_artifact_path(bad, "m").empty());
+  cli::write_executor_output(bad, {{"degraded", true, cli::types::kBoolean},
+                                   {"verdict", true, cli::types::kString},
+                                   {"report", false, cli::types::kMetrics},
+                                   {"other", false, cli::types::kMetrics}});
+  CHECK(io::read_json(out, "t") == io::Json::object());
+}

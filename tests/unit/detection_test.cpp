@@ -473,3 +473,17 @@ TEST_CASE("a stream is attack only after K attack windows in a row", "[unit][det
   CHECK(to_json(k2)["verdict"] == "attack");
   CHECK(to_json(k2.windows[1])["verdict"] == "shift");
 }
+
+// Found by review while writing fuzz/fuzz_calibration: the reason of an uncalibrated artifact was
+// read with value<std::string>, so a reason of another type threw nlohmann::json's type_error.
+TEST_CASE("an uncalibrated artifact is refused with its reason, whatever its type",
+          "[unit][detection][fuzz]") {
+  const nlohmann::json text = uncalibrated_json("mode labeled calibrates nothing");
+  CHECK_THROWS_WITH(calibration_from_json(text, "calibration_in"),
+                    Catch::Contains("holds no calibration (mode labeled calibrates nothing)"));
+  nlohmann::json number = text;
+  number["reason"] = 7;
+  CHECK_THROWS_AS(calibration_from_json(number, "calibration_in"), Error);
+  CHECK_THROWS_WITH(calibration_from_json(number, "calibration_in"),
+                    Catch::StartsWith("calibration_in: holds no calibration (7)"));
+}

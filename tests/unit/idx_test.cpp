@@ -120,3 +120,20 @@ TEST_CASE("corrupt IDX files are rejected with a message naming the input", "[un
     CHECK_THROWS_WITH(data::read_idx_images(dir.path(), "images"), Catch::Contains("folder"));
   }
 }
+
+// Found by review while writing fuzz/fuzz_idx: dimensions whose product is a multiple of 2^64
+// wrapped to a header that claimed zero bytes, so a 16-byte file passed the size check and became a
+// tensor of 2^64 pixels.
+TEST_CASE("a header whose dimensions multiply past 64 bits is refused as claiming too much",
+          "[unit][idx][fuzz]") {
+  TempDir dir;
+  const std::string u8 = std::string("\0\0\x08\x03", 4) + std::string("\x40\0\0\0", 4) +
+                         std::string("\x40\0\0\0", 4) + std::string("\0\0\0\x10", 4);
+  write_bytes(dir / "u8", u8);  // [2^30, 2^30, 16] uint8: 2^64 bytes
+  CHECK_THROWS_WITH(data::read_idx_images(dir / "u8", "images"),
+                    Catch::Contains("images:") && Catch::Contains("is truncated"));
+  const std::string f32 = std::string("\0\0\x0D\x03", 4) + std::string("\x40\0\0\0", 4) +
+                          std::string("\x40\0\0\0", 4) + std::string("\0\0\0\x04", 4);
+  write_bytes(dir / "f32", f32);  // [2^30, 2^30, 4] float32: 2^64 bytes
+  CHECK_THROWS_WITH(data::read_idx_images(dir / "f32", "images"), Catch::Contains("is truncated"));
+}

@@ -90,6 +90,10 @@ TEST_CASE("JSON errors name the input", "[unit][io]") {
                     Catch::StartsWith("current_metrics:") && Catch::Contains("not valid JSON"));
   CHECK_THROWS_WITH(io::read_json(dir / "missing.json", "baseline_metrics"),
                     Catch::StartsWith("baseline_metrics: cannot read"));
+  // Found by fuzz/fuzz_serve_v2 (the same reader): 1e999 is out_of_range 406, not a parse_error.
+  test::write_text(dir / "huge.json", R"({"accuracy": 1e999})");
+  CHECK_THROWS_WITH(io::read_json(dir / "huge.json", "current_metrics"),
+                    Catch::StartsWith("current_metrics:") && Catch::Contains("too large"));
   const auto j = io::Json::parse(R"({"n": "x"})");
   CHECK_THROWS_WITH(io::require<int>(j, "n", "m"), Catch::Contains("wrong type"));
   CHECK_THROWS_WITH(io::require<int>(j, "k", "m"), Catch::Contains("missing field 'k'"));

@@ -8,6 +8,7 @@
 #include "io/files.h"
 #include "io/json.h"
 #include "model/classifier.h"
+#include "model/sidecar.h"
 #include "support/helpers.h"
 
 using namespace advkfp;
@@ -109,4 +110,22 @@ TEST_CASE("resnet-small: shapes, BatchNorm modes and snapshots that include runn
                     Catch::Contains("at least 4x4"));
   CHECK_THROWS_WITH(model::make_architecture("vgg", {"a"}, {3, 32, 32}, 0),
                     Catch::Contains("unknown architecture"));
+}
+
+// Found by review while writing fuzz/fuzz_sidecar: a sidecar field of the wrong type escaped as a
+// JSON library error that named neither the file nor the field.
+TEST_CASE("a sidecar with a field of the wrong type is refused naming the sidecar and the field",
+          "[unit][model][fuzz]") {
+  TempDir dir;
+  model::ModelInfo info;
+  info.class_names = {"a", "b"};
+  info.sha256 = std::string(64, '0');
+  io::Json s = model::describe_model(info);
+  io::write_json(dir / "model.json", s, "test");
+  CHECK(model::read_sidecar(dir / "model.json", "model").class_names == info.class_names);
+  s["seed"] = "seven";
+  io::write_json(dir / "model.json", s, "test");
+  CHECK_THROWS_AS(model::read_sidecar(dir / "model.json", "model"), Error);
+  CHECK_THROWS_WITH(model::read_sidecar(dir / "model.json", "model"),
+                    Catch::StartsWith("model sidecar:") && Catch::Contains("'seed'"));
 }

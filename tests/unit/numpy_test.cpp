@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "common/error.h"
+#include "support/files.h"
+
 using namespace advkfp;
 
 namespace {
@@ -89,3 +92,71 @@ TEST_CASE("NumPy labels: any integer type, one dimension, non-negative", "[unit]
   CHECK_THROWS_WITH(data::npy_labels(data::parse_npy(npy("|i1", "(1,)", "\xff"), "x"), "x"),
                     Catch::Contains(">= 0"));
 }
+
+namespace {
+
+std::string le(uint64_t v, int bytes) {
+  std::string out;
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+  return out;
+}
+
+// A zip archive of one member as its headers describe it (sizes and method as given, whatever
+// the data), with the end-of-central-directory record numpy's zipfile writes.
+std::string zip_of(const std::string& name, const std::string& data, uint16_t method,
+                   uint64_t compressed, uint64_t uncompressed) {
+  const std::string local = "PK\x03\x04" + std::string(22, '\0') + le(name.size(), 2) + le(0, 2) +
+                            name + data;
+  const std::string central = "PK\x01\x02" + std::string(6, '\0') + le(method, 2) +
+                              std::string(4, '\0') + le(0, 4) + le(compressed, 4) +
+                              le(uncompressed, 4) + le(name.size(), 2) + std::string(12, '\0') +
+                              le(0, 4) + name;
+  return local + central + "PK\x05\x06" + std::string(4, '\0') + le(1, 2) + le(1, 2) +
+         le(central.size(), 4) + le(local.size(), 4) + le(0, 2);
+}
+
+std::string write_temp(const test::TempDir& dir, const std::string& bytes) {
+  test::write_text(dir / "a.npz", bytes);
+  return (dir / "a.npz").string();
+}
+
+}  // namespace
+
+// Found by review while writing fuzz/fuzz_npy: a shape whose product is a multiple of 2^64 claimed
+// zero data bytes and passed the size check as an array of 2^64 elements.
+TEST_CASE("an npy shape whose size overflows 64 bits is refused", "[unit][numpy][fuzz]") {
+  const auto a = npy("|u1", "(4294967296, 4294967296, 1)", "");
+  CHECK_THROWS_AS(data::parse_npy(a, "x"), Error);
+  CHECK_THROWS_WITH(data::parse_npy(a, "x"),
+                    Catch::StartsWith("x:") && Catch::Contains("more data than any file"));
+  CHECK_THROWS_WITH(data::parse_npy(npy("<f8", "(999999999999, 999999999999)", ""), "x"),
+                    Catch::Contains("more data than any file"));
+}
+
+// Found by review while writing fuzz/fuzz_npz: offsets near 2^64 in zip64 records wrapped around
+// the bounds checks and reached std::string::compare (std::out_of_range, a message naming nothing).
+TEST_CASE("npz records pointing outside the archive are refused naming the archive",
+          "[unit][numpy][fuzz]") {
+  test::TempDir dir;
+  const std::string locator = "PK\x06\x07" + le(0, 4) + le(0xFFFFFFFFFFFFFFF0ull, 8) + le(1, 4);
+  const std::string eocd = "PK\x05\x06" + std::string(4, '\0') + le(0xFFFF, 2) + le(0xFFFF, 2) +
+                           le(0, 4) + le(0xFFFFFFFF, 4) + le(0, 2);
+  const auto path = write_temp(dir, locator + eocd);
+  CHECK_THROWS_AS(data::read_npz(path, "source_uri"), Error);
+  CHECK_THROWS_WITH(data::read_npz(path, "source_uri"),
+                    Catch::StartsWith("source_uri '") && Catch::Contains("zip64"));
+}
+
+// Found by review while writing fuzz/fuzz_npz: the uncompressed size of a member was allocated as
+// the archive claimed it, up to 4 GiB for a few bytes of input (16 EiB with zip64), before
+// inflating. Deflate expands at most 1032:1 (zlib's technical details), stored members not at all.
+TEST_CASE("an npz member claiming more than its compressed size can hold is refused first",
+          "[unit][numpy][fuzz]") {
+  test::TempDir dir;
+  const auto deflated = write_temp(dir, zip_of("x.npy", std::string(10, '\0'), 8, 10, 200000000));
+  CHECK_THROWS_WITH(data::read_npz(deflated, "source_uri"),
+                    Catch::Contains("'x.npy'") && Catch::Contains("claims 200000000 bytes"));
+  const auto stored = write_temp(dir, zip_of("x.npy", std::string(10, '\0'), 0, 10, 11));
+  CHECK_THROWS_WITH(data::read_npz(stored, "source_uri"), Catch::Contains("claims 11 bytes"));
+}
+
