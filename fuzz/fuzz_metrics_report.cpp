@@ -1,13 +1,13 @@
 // Metrics and detection-report JSON as their readers take them: detect-degradation's labeled
-// mode (detect_degradation::read_accuracy on baseline and current metrics) and report
-// (io::read_json of each input, then report::render). The input holds up to eight JSON files
+// mode (metrics::read_accuracy_file on baseline and current metrics) and report
+// (io::read_json of each input, then report::render, which reads them as metrics records). The input holds up to eight JSON files
 // separated by "@@" lines, in the order of report's inputs: clean, attacked, detection report,
 // then the optional final clean, FGSM, transfer, PGD and APGD metrics.
 #include <torch/torch.h>
 
-#include "detect_degradation.h"
 #include "fuzz.h"
 #include "io/json.h"
+#include "metrics/records.h"
 #include "report.h"
 
 using namespace advkfp;
@@ -28,10 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     files.push_back(fuzz::write_file(std::string(kNames[i]) + ".json", parts[i]));
   }
   fuzz::expect_clean_refusal(
-      [&] { detect_degradation::read_accuracy(files[0], "baseline_metrics"); });
+      [&] { metrics::read_accuracy_file(files[0], "baseline_metrics"); });
   if (files.size() > 1) {
     fuzz::expect_clean_refusal(
-        [&] { detect_degradation::read_accuracy(files[1], "current_metrics"); });
+        [&] { metrics::read_accuracy_file(files[1], "current_metrics"); });
   }
   if (files.size() < 3) return 0;
   fuzz::expect_clean_refusal([&] {

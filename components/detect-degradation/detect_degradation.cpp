@@ -211,23 +211,6 @@ void run(const Options& o) {
 
 }  // namespace
 
-double read_accuracy(const std::filesystem::path& path, const std::string& what) {
-  const auto j = io::read_json(path, what);
-  if (!j.is_object() || !j.contains("accuracy")) {
-    throw Error(describe(what, "'" + path.string() + "' has no 'accuracy' field"));
-  }
-  if (!j["accuracy"].is_number()) {
-    throw Error(describe(
-        what, "'accuracy' in '" + path.string() + "' is not a number (was the set unlabelled?)"));
-  }
-  const double a = j["accuracy"].get<double>();
-  if (!(a >= 0 && a <= 1)) {
-    throw Error(describe(what, "'accuracy' in '" + path.string() + "' is " + j["accuracy"].dump() +
-                                   ", not an accuracy in [0, 1]"));
-  }
-  return a;
-}
-
 const cli::Spec<Options>& tool() {
   static const auto s = cli::Spec<Options>(spec()).run(&run);
   return s;

@@ -36,8 +36,5 @@ const cli::Spec<Options>& spec();
 /// spec() bound to the run code: what main() and in-process callers run.
 const cli::Spec<Options>& tool();
 
-/// The accuracy of a metrics JSON (labeled mode's inputs): a number in [0, 1]. Throws
-/// advkfp::Error naming `what` and the file otherwise.
-double read_accuracy(const std::filesystem::path& path, const std::string& what);
 
 }  // namespace advkfp::detect_degradation
