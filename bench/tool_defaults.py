@@ -1,4 +1,5 @@
-"""The defaults of advkfp's tools, read from the tools themselves (`TOOL --print-component-spec`).
+"""The defaults of advkfp's tools, read from the tools themselves (`TOOL --print-component-spec`;
+the image it asks for is a placeholder: defaults do not depend on it).
 
 The benchmarks use the same values as the tools and the pipelines without writing them again: each
 default has one home, the C++ Options struct the tool's flags and component are generated from.
@@ -12,7 +13,7 @@ def tool_default(bin_dir, tool, param, cast=float):
     """The default of `tool`'s parameter `param` (snake_case), converted with `cast`."""
     binary = os.path.join(bin_dir, tool)
     try:
-        spec = subprocess.run([binary, "--print-component-spec"], capture_output=True, text=True,
+        spec = subprocess.run([binary, "--print-component-spec", "--image", "advkfp/defaults"], capture_output=True, text=True,
                               check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise SystemExit(f"{binary}: cannot read its defaults ({e}); build first or pass the value")
