@@ -220,13 +220,9 @@ std::string sha256_tree(const fs::path& path, const std::string& what) {
   std::vector<std::string> files;
   for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    const fs::file_status status = it->symlink_status();
-    if (fs::is_directory(status)) continue;
-    const std::string relative = it->path().lexically_relative(path).string();
-    if (!fs::is_regular_file(status)) {
-      throw Error(describe(what, quoted(it->path()) + " inside the artifact is not a plain file"));
-    }
-    files.push_back(relative);
+    // Regular files only, as find -type f lists them; the iterator does not follow links.
+    if (!fs::is_regular_file(it->symlink_status())) continue;
+    files.push_back(it->path().lexically_relative(path).string());
   }
   if (ec) throw Error(describe(what, "cannot list " + quoted(path) + ": " + ec.message()));
   std::sort(files.begin(), files.end());  // std::string compares bytewise, as LC_ALL=C sort

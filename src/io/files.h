@@ -41,8 +41,8 @@ std::string from_hex(const std::string& hex, const std::string& what);
 /// SHA-256 of its listing in `sha256sum` format, one "<sha256 of file>  <relative path>\n" line per
 /// regular file below it, sorted by path bytewise, so a shell reproduces it with
 /// `(cd DIR && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`.
-/// A symbolic link or other special file anywhere inside throws advkfp::Error naming `what` (an
-/// artifact is plain files), as does a path that does not exist.
+/// As `find -type f` does, symbolic links and special files inside a folder are not part of it.
+/// Throws advkfp::Error naming `what` for a path that does not exist or a file it cannot read.
 std::string sha256_tree(const fs::path& path, const std::string& what);
 
 /// Where the file or folder a URI names is on this machine: a plain path or file:// URI is taken as

@@ -241,12 +241,18 @@ class Runner {
     return out;
   }
 
-  // The lineage digests of a task's artifacts, by key.
+  // The lineage digests of a task's artifacts, by key. Lineage records; it does not judge: an
+  // artifact that cannot be hashed (an imported folder with unreadable files) is logged and left
+  // out, and the task goes on, as a KFP backend would run it.
   static std::map<std::string, std::string> digests(
       const std::map<std::string, RuntimeArtifact>& artifacts, const std::string& direction) {
     std::map<std::string, std::string> out;
     for (const auto& [key, a] : artifacts) {
-      out[key] = io::sha256_tree(a.path, direction + " artifact '" + key + "'");
+      try {
+        out[key] = io::sha256_tree(a.path, direction + " artifact '" + key + "'");
+      } catch (const Error& e) {
+        log::warn("lineage: no sha256 for ", e.what());
+      }
     }
     return out;
   }

@@ -43,9 +43,9 @@ TEST_CASE("an artifact's tree digest is sha256sum's listing of its files, sorted
 
   test::write_text(dir / "art" / "a" / "z.bin", "zed!");  // any byte changes it
   CHECK(io::sha256_tree(dir / "art", "art") != digest);
-  fs::create_symlink(dir / "art" / "B", dir / "art" / "link");
-  CHECK_THROWS_WITH(io::sha256_tree(dir / "art", "art"),
-                    Catch::Contains("art:") && Catch::Contains("not a plain file"));
+  const std::string changed = io::sha256_tree(dir / "art", "art");
+  fs::create_symlink(dir / "art" / "B", dir / "art" / "link");  // not a file, as for find -type f
+  CHECK(io::sha256_tree(dir / "art", "art") == changed);
   CHECK_THROWS_WITH(io::sha256_tree(dir / "none", "art"), Catch::Contains("does not exist"));
 }
 
