@@ -69,7 +69,7 @@ TEST_CASE("labelled rule with an unreachable threshold: the model is kept, evalu
   CHECK_THAT(read_text(report_dir(dir / "run", false) / "summary"), Catch::Contains("was kept"));
 }
 
-TEST_CASE("label-free detection fires on the attacked stream; the defended model is reported",
+TEST_CASE("label-free detection fires on the attacked stream, and the defended model is reported",
           "[e2e][pipeline]") {
   TempDir dir;
   const auto summary = run_pipeline(dir / "run", true, {});

@@ -75,7 +75,7 @@ TEST_CASE("Ed25519: files that are not Ed25519 keys are refused naming the input
   CHECK_THROWS_AS(model::set_trusted_key(k.dir / "junk.pem"), Error);
 }
 
-TEST_CASE("signed models: load under the trusted key; unsigned, foreign and edited ones do not",
+TEST_CASE("signed models: load under the trusted key, and unsigned, foreign and edited ones do not",
           "[unit][signing][model]") {
   Keys k;
   const auto signed_a = saved_model(k.dir / "signed_a", k.a);

@@ -143,7 +143,7 @@ TEST_CASE("the TRADES loss is CE(clean) + beta * mean KL(clean || adversarial)",
         Approx(ce / 2).epsilon(1e-6));
 }
 
-TEST_CASE("one-cycle rises to the rate at 40% of the batches and falls to 0; eps ramps up",
+TEST_CASE("one-cycle rises to the rate at 40% of the batches and falls to 0, and eps ramps up",
           "[unit][training]") {
   training::TrainConfig cfg;
   cfg.epochs = 2;
