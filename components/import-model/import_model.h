@@ -8,11 +8,10 @@
 
 namespace advkfp::import_model {
 
-struct Options : cli::CommonOptions {
+struct Options : cli::CommonOptions, cli::SigningOptions {
   std::filesystem::path model;
   std::string source_uri, class_names, input_shape, mean;
   std::string std_dev;  ///< the `std` parameter
-  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (import_model_spec.cpp, torch-free).

@@ -29,10 +29,7 @@ const cli::Spec<Options>& spec() {
           .output("model", &Options::model, cli::types::kModel,
                   "Model folder: model.pt (TorchScript) + model.json (class names, input shape, "
                   "normalisation, sha256 of the source file).")
-          .param("signing_key", &Options::signing_key,
-                 "Ed25519 private key (PEM) to sign the model folder with (model.sig over model.json). "
-                 "Default: $ADVKFP_SIGNING_KEY; unset, the model is not signed.")
-          .cli_only()
+          .signs_models()
           .common(false)
           .loads_models();
   return s;

@@ -11,7 +11,7 @@
 
 namespace advkfp::pgd_train {
 
-struct Options : cli::CommonOptions {
+struct Options : cli::CommonOptions, cli::CheckpointOptions, cli::SigningOptions {
   std::filesystem::path model, dataset, robust_model, metrics;
   std::string method = "madry";
   double epsilon = attacks::kDefaultEpsilon;
@@ -37,9 +37,6 @@ struct Options : cli::CommonOptions {
   double target_robust_accuracy = training::AdversarialSchedule{}.target_robust_accuracy;
   int64_t check_every = training::AdversarialSchedule{}.check_every;
   int64_t limit = 0;
-  std::filesystem::path checkpoint_dir;
-  bool resume = false;
-  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (pgd_train_spec.cpp, torch-free).

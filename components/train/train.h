@@ -9,7 +9,7 @@
 
 namespace advkfp::train {
 
-struct Options : cli::CommonOptions {
+struct Options : cli::CommonOptions, cli::CheckpointOptions, cli::SigningOptions {
   std::filesystem::path dataset, model, metrics;
   std::string architecture = "paper-cnn";
   int64_t epochs = training::Schedule{}.epochs;
@@ -18,9 +18,6 @@ struct Options : cli::CommonOptions {
   int64_t lr_step = training::Schedule{}.lr_step;
   double lr_gamma = training::Schedule{}.lr_gamma;
   int64_t limit = 0;
-  std::filesystem::path checkpoint_dir;
-  bool resume = false;
-  std::filesystem::path signing_key;
 };
 
 /// The tool's declaration (train_spec.cpp, torch-free).

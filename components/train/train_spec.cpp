@@ -30,18 +30,8 @@ const cli::Spec<Options>& spec() {
                  training::lr_gamma_range())
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))
-          .param("checkpoint_dir", &Options::checkpoint_dir,
-                 "Folder for a checkpoint written atomically after every epoch (weights, optimizer, "
-                 "random generators, history); empty: none.")
-          .cli_only()
-          .param("resume", &Options::resume,
-                 "Continue from checkpoint_dir's checkpoint (from the start when there is none yet); "
-                 "the result is the one an uninterrupted run gives.")
-          .cli_only()
-          .param("signing_key", &Options::signing_key,
-                 "Ed25519 private key (PEM) to sign the model folder with (model.sig over model.json). "
-                 "Default: $ADVKFP_SIGNING_KEY; unset, the model is not signed.")
-          .cli_only()
+          .checkpoints()
+          .signs_models()
           .common();
   return s;
 }

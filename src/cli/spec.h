@@ -23,6 +23,18 @@ struct CommonOptions {
   std::filesystem::path trusted_key;  ///< tools that load models: require this signer (loads_models)
 };
 
+/// Flags of tools that write a model folder and can sign it (Spec::signs_models). Their Options
+/// derive from it as well as from CommonOptions.
+struct SigningOptions {
+  std::filesystem::path signing_key;  ///< Ed25519 private key; empty: $ADVKFP_SIGNING_KEY or none
+};
+
+/// Flags of tools that train for epochs and can be resumed after a crash (Spec::checkpoints).
+struct CheckpointOptions {
+  std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
+  bool resume = false;
+};
+
 /// What a field is, in KFP terms.
 enum class Role { kInputArtifact, kOutputArtifact, kParameter, kOutputParameter };
 
@@ -127,6 +139,10 @@ class Spec {
   /// Adds --trusted-key, for tools that load a model (a workstation flag; in a pipeline the
   /// ADVKFP_TRUSTED_KEY environment variable, e.g. a mounted secret, does the same).
   Spec& loads_models();
+  /// Adds --signing-key (SigningOptions), for tools that write a model folder.
+  Spec& signs_models();
+  /// Adds --checkpoint-dir and --resume (CheckpointOptions), for tools that train for epochs.
+  Spec& checkpoints();
 
   const std::string& name() const { return name_; }
   const std::string& description() const { return description_; }
@@ -176,6 +192,30 @@ Spec<O>& Spec<O>::loads_models() {
   param("trusted_key", static_cast<std::filesystem::path O::*>(&CommonOptions::trusted_key),
         "Ed25519 public key (PEM): refuse a model folder that is not signed by it. Default: "
         "$ADVKFP_TRUSTED_KEY; unset, signatures are not required.");
+  return cli_only();
+}
+
+template <class O>
+Spec<O>& Spec<O>::signs_models() {
+  static_assert(std::is_base_of_v<SigningOptions, O>, "Options must derive from SigningOptions");
+  param("signing_key", static_cast<std::filesystem::path O::*>(&SigningOptions::signing_key),
+        "Ed25519 private key (PEM) to sign the model folder with (model.sig over model.json). "
+        "Default: $ADVKFP_SIGNING_KEY; unset, the model is not signed.");
+  return cli_only();
+}
+
+template <class O>
+Spec<O>& Spec<O>::checkpoints() {
+  static_assert(std::is_base_of_v<CheckpointOptions, O>,
+                "Options must derive from CheckpointOptions");
+  param("checkpoint_dir",
+        static_cast<std::filesystem::path O::*>(&CheckpointOptions::checkpoint_dir),
+        "Folder for a checkpoint written atomically after every epoch (weights, optimizer, "
+        "random generators, history); empty: none.");
+  cli_only();
+  param("resume", static_cast<bool O::*>(&CheckpointOptions::resume),
+        "Continue from checkpoint_dir's checkpoint (from the start when there is none yet); "
+        "the result is the one an uninterrupted run gives.");
   return cli_only();
 }
 

@@ -10,7 +10,9 @@ namespace advkfp::io {
 namespace fs = std::filesystem;
 
 /// Writes `content` to `path` through a temporary sibling file that is renamed into place, so a
-/// reader never sees a partial file. Creates missing parent folders. Throws advkfp::Error naming
+/// reader never sees a partial file, and syncs the data (fsync) before the rename and the folder
+/// holding the name after it, so a power loss leaves the old file or the complete new one. Creates
+/// missing parent folders. Throws advkfp::Error naming
 /// `what` (the input or output's name) when the path cannot be written.
 void write_atomically(const fs::path& path, const std::string& content, const std::string& what);
 

@@ -34,29 +34,6 @@ std::vector<std::string> with_outputs(const Job& job, const fs::path& out) {
   return a;
 }
 
-// Metrics without what differs between any two runs: wall times and speeds.
-io::Json without_times(io::Json j) {
-  if (j.is_object()) {
-    for (const char* k : {"seconds", "wall_seconds", "train_seconds", "images_per_second",
-                          "time_to_target_seconds"}) {
-      j.erase(k);
-    }
-    for (auto& [k, v] : j.items()) v = without_times(v);
-  } else if (j.is_array()) {
-    for (auto& v : j) v = without_times(v);
-  }
-  return j;
-}
-
-bool same_weights(const model::Classifier& a, const model::Classifier& b) {
-  const auto sa = a.snapshot(), sb = b.snapshot();
-  if (sa.size() != sb.size()) return false;
-  for (size_t i = 0; i < sa.size(); ++i) {
-    if (!torch::equal(sa[i], sb[i])) return false;
-  }
-  return true;
-}
-
 // Every artifact in `out` is absent or complete: the model folder loads with all of load_model's
 // checks, the metrics parse, the checkpoint reads in full. What a killed writer left is only ever
 // a hidden temporary sibling. Returns the checkpoint's epoch (-1: none yet).
@@ -131,7 +108,7 @@ TEST_CASE("train and pgd-train survive SIGKILL at random points and resume to th
     run_ok(job.exe, with_outputs(job, ref));
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
     auto ref_model = model::load_model(ref / "model", "model");
-    const auto ref_metrics = without_times(io::read_json(ref / "metrics.json", "metrics"));
+    const auto ref_metrics = test::without_times(io::read_json(ref / "metrics.json", "metrics"));
 
     const fs::path out = dir / job.id;
     auto args = with_outputs(job, out);
@@ -169,8 +146,8 @@ TEST_CASE("train and pgd-train survive SIGKILL at random points and resume to th
       check_artifacts(out, tool);
       CHECK(temporaries(out) == 0);
       auto got = model::load_model(out / "model", "model");
-      CHECK(same_weights(got, ref_model));
-      CHECK(without_times(io::read_json(out / "metrics.json", "metrics")) == ref_metrics);
+      CHECK(test::same_state(got, ref_model));
+      CHECK(test::without_times(io::read_json(out / "metrics.json", "metrics")) == ref_metrics);
       if (kills >= job.kills) break;
       fs::remove_all(out);  // it ended before the kill: again from the start, for more kills
     }

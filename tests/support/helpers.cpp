@@ -40,6 +40,28 @@ bool same_parameters(const model::Classifier& a, const model::Classifier& b) {
   return true;
 }
 
+bool same_state(const model::Classifier& a, const model::Classifier& b) {
+  const auto sa = a.snapshot(), sb = b.snapshot();
+  if (sa.size() != sb.size()) return false;
+  for (size_t i = 0; i < sa.size(); ++i) {
+    if (!torch::equal(sa[i], sb[i])) return false;
+  }
+  return true;
+}
+
+nlohmann::json without_times(nlohmann::json j) {
+  if (j.is_object()) {
+    for (const char* k : {"seconds", "wall_seconds", "train_seconds", "images_per_second",
+                          "time_to_target_seconds"}) {
+      j.erase(k);
+    }
+    for (auto& [k, v] : j.items()) v = without_times(v);
+  } else if (j.is_array()) {
+    for (auto& v : j) v = without_times(v);
+  }
+  return j;
+}
+
 void write_fashion_dataset(const fs::path& dir, const std::string& split, int64_t count) {
   data::save_dataset(dir, fashion_slice(split, count), data::ImageEncoding::kUint8, "test");
 }

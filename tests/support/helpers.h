@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "data/dataset.h"
@@ -32,6 +33,13 @@ struct OneThread {
 
 /// True when both models have the same parameter tensors, value for value.
 bool same_parameters(const model::Classifier& a, const model::Classifier& b);
+/// Same for parameters and buffers (Classifier::snapshot: BatchNorm statistics too), as a
+/// checkpoint must restore them.
+bool same_state(const model::Classifier& a, const model::Classifier& b);
+
+/// Training results less what differs between any two runs (wall times and speeds), for
+/// comparing a resumed run's metrics or history with an uninterrupted one's.
+nlohmann::json without_times(nlohmann::json j);
 
 /// Writes a dataset folder with the first `count` images of a split (uint8 encoding).
 void write_fashion_dataset(const fs::path& dir, const std::string& split, int64_t count);

@@ -9,30 +9,12 @@
 
 using namespace advkfp;
 using advkfp::test::OneThread;
+using advkfp::test::same_state;
+using advkfp::test::without_times;
 using advkfp::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool same_state(const model::Classifier& a, const model::Classifier& b) {
-  const auto sa = a.snapshot(), sb = b.snapshot();
-  if (sa.size() != sb.size()) return false;
-  for (size_t i = 0; i < sa.size(); ++i) {
-    if (!torch::equal(sa[i], sb[i])) return false;
-  }
-  return true;
-}
-
-// Training results without the wall times, which differ between any two runs.
-nlohmann::json without_times(nlohmann::json j) {
-  if (j.is_object()) {
-    for (const char* k : {"seconds", "train_seconds", "images_per_second"}) j.erase(k);
-    for (auto& [k, v] : j.items()) v = without_times(v);
-  } else if (j.is_array()) {
-    for (auto& v : j) v = without_times(v);
-  }
-  return j;
-}
 
 nlohmann::json history_json(const std::vector<training::EpochRecord>& h) {
   nlohmann::json j = nlohmann::json::array();
