@@ -42,6 +42,11 @@ tag=$(conf_get tag)
 image_of() { echo "$registry/$1:$tag"; }
 have_image() { buildah inspect --type image "$(image_of "$1")" >/dev/null 2>&1; }
 
+# The host build of this tree (scripts/build) went through ccache: hand its folder to the image
+# build, whose compile stage then reuses those objects (containers/build --ccache).
+if [[ -z ${ADVKFP_CCACHE_DIR:-} ]] && command -v ccache >/dev/null; then
+  export ADVKFP_CCACHE_DIR=$(ccache --get-config cache_dir)
+fi
 build_policy=${ADVKFP_CONTAINERS_BUILD:-missing}
 missing=()
 for c in "${components[@]}"; do have_image "$c" || missing+=("$c"); done
