@@ -15,7 +15,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = fuzz::write_file("input.npz", fuzz::text(data, size));
   fuzz::expect_clean_refusal([&] {
-    for (const auto& [name, a] : data::read_npz(path, "source_uri")) {
+    // A loop over pairs, not structured bindings: C++17 lambdas cannot capture those (clang).
+    for (const auto& member : data::read_npz(path, "source_uri")) {
+      const auto& name = member.first;
+      const auto& a = member.second;
       bool from_uint8 = false;
       fuzz::expect_clean_refusal([&] { data::npy_images(a, name, from_uint8); });
       fuzz::expect_clean_refusal([&] { data::npy_labels(a, name); });

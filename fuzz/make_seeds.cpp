@@ -27,6 +27,7 @@
 #include "io/files.h"
 #include "kfp_local/ir.h"
 #include "kfp_local/placeholders.h"
+#include "model/classifier.h"
 #include "prepare_data.h"
 #include "train.h"
 
