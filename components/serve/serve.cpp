@@ -193,32 +193,40 @@ void run(const Options& o) {
   // The optional rollout gate: accuracy under white-box FGSM on a labelled canary set.
   Gate gate;
   data::Dataset canary;
+  attacks::AttackConfig gate_attack;
+  const auto robust_on_canary = [&](model::Classifier& net) {
+    const auto adv = attacks::attack_all(net, canary.images, canary.labels, gate_attack,
+                                         o.batch_size, o.seed, 0);
+    return metrics::evaluate(net, adv, canary.labels, o.batch_size).accuracy;
+  };
+  double served_score = 0, candidate_score = 0;  // watcher thread only, once serving
   if (!o.gate_dataset.empty()) {
     canary = data::load_dataset(o.gate_dataset, "gate_dataset");
     if (!canary.has_labels()) throw Error(describe("gate_dataset", "has no labels"));
     data::check_compatible(canary, served->net.info().input_shape, served->net.info().num_classes(),
                            "gate_dataset");
-    gate = [&](ServedModel& current, ServedModel& next) -> std::optional<std::string> {
-      attacks::AttackConfig cfg;
-      cfg.epsilon = o.gate_epsilon;
-      const auto robust = [&](model::Classifier& net) {
-        const auto adv = attacks::attack_all(net, canary.images, canary.labels, cfg, o.batch_size,
-                                             o.seed, 0);
-        return metrics::evaluate(net, adv, canary.labels, o.batch_size).accuracy;
-      };
-      const double before = robust(current.net), after = robust(next.net);
-      log::info("rollout gate: accuracy under ", cfg.describe(), " on ", canary.size(),
+    gate_attack.epsilon = o.gate_epsilon;
+    // The gate never attacks the model being served: an attack freezes its parameters'
+    // requires_grad flags for its duration (model::FrozenParameters), a write the batcher's
+    // forward passes on other threads would race with. A model's score is taken before it serves:
+    // here, before any request can come, for the first one; as the candidate it was, for the rest.
+    served_score = robust_on_canary(served->net);
+    gate = [&](ServedModel&, ServedModel& next) -> std::optional<std::string> {
+      const double before = served_score, after = robust_on_canary(next.net);
+      log::info("rollout gate: accuracy under ", gate_attack.describe(), " on ", canary.size(),
                 " canary images: served ", before, ", new ", after);
       if (after < before) {
-        return "accuracy under " + cfg.describe() + " on gate_dataset is " + std::to_string(after) +
-               ", below the served model's " + std::to_string(before);
+        return "accuracy under " + gate_attack.describe() + " on gate_dataset is " +
+               std::to_string(after) + ", below the served model's " + std::to_string(before);
       }
+      candidate_score = after;
       return std::nullopt;
     };
   }
   ModelWatcher watcher(
       o.model, o.watch_interval_s, slot, load, gate,
       [&](const ServedModel& m) {
+        served_score = candidate_score;  // the gate passed `m` with this score
         telemetry->swap(true);
         telemetry->model(m.version, m.net.info().sha256);
       },

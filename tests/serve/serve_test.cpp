@@ -8,10 +8,12 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "attacks/attacks.h"
@@ -514,6 +516,46 @@ TEST_CASE("serve: the rollout gate refuses a model less robust on the canary set
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(Json::parse(r->body)["model_version"] == "1");
+  CHECK(server.terminate() == 0);
+}
+
+// The gate never attacks the model being served (its forward passes run on other threads): the
+// served model's score is the one it got before serving, at start-up or as the gate's candidate.
+TEST_CASE("serve: the rollout gate compares a candidate with the score the served model had as one",
+          "[serve][e2e]") {
+  auto& f = fixture();
+  TempDir work;
+  const fs::path models = work / "models";
+  data::save_dataset(work / "canary", f.test.slice(0, 200), data::ImageEncoding::kUint8, "canary");
+  auto untrained = model::make_paper_cnn(data::fashion_mnist_class_names(), 9);
+  model::save_model(models / "1", untrained, "model");
+  ServerProcess server(work / "server", {"--model", models.string(), "--watch-interval-s", "0.2",
+                                         "--gate-dataset", (work / "canary").string(),
+                                         "--gate-epsilon", "0.01"});
+  fs::copy(f.model_dir, models / "2", fs::copy_options::recursive);  // trained: more robust
+  wait_until([&] { return server.metric(R"(advkfp_serve_model_swaps_total{result="swapped"})") == 1; },
+             60s);
+  auto other = model::make_paper_cnn(data::fashion_mnist_class_names(), 10);
+  model::save_model(models / "3", other, "model");
+  wait_until([&] { return server.metric(R"(advkfp_serve_model_swaps_total{result="refused"})") == 1; },
+             60s);
+  INFO(server.log());
+  // "rollout gate: accuracy under ... on 200 canary images: served A, new B", once per candidate.
+  std::vector<std::pair<double, double>> scores;
+  std::istringstream lines(server.log());
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("canary images: served ");
+    if (at == std::string::npos) continue;
+    double served = 0, candidate = 0;
+    REQUIRE(std::sscanf(line.c_str() + at, "canary images: served %lf, new %lf", &served,
+                        &candidate) == 2);
+    scores.emplace_back(served, candidate);
+  }
+  REQUIRE(scores.size() == 2);
+  CHECK(scores[0].second > scores[0].first);   // version 2 beat version 1 and was swapped in
+  CHECK(scores[1].first == scores[0].second);  // version 2's score, carried over, not re-measured
+  CHECK(scores[1].second < scores[1].first);   // version 3 was refused against it
+  CHECK(server.metric(R"(advkfp_serve_model_swaps_total{result="swapped"})") == 1);
   CHECK(server.terminate() == 0);
 }
 
