@@ -1,9 +1,11 @@
 // YAML -> JSON with yaml-cpp, keeping the distinction between quoted and plain scalars.
 #include "kfp/yaml_read.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
+#include <sstream>
 
 #include "common/error.h"
 #include "common/text.h"
@@ -70,6 +72,44 @@ nlohmann::json convert(const YAML::Node& node, size_t& budget, const std::string
   return nullptr;
 }
 
+// yaml-cpp 0.7's parser leaves a token that cannot start a node (a ',' at a document's top
+// level, as in ", a") in its queue and reports an empty document without consuming it, so
+// YAML::LoadAll adds empty documents until memory runs out (jbeder/yaml-cpp#1040, fixed upstream
+// after 0.8 by jbeder/yaml-cpp#1318 and #1319; Debian 12 ships 0.7.0). This handler sees the
+// parser's events in a first pass and stops at a document that starts where the previous one did.
+class ProgressCheck : public YAML::EventHandler {
+ public:
+  ProgressCheck(const std::string& text, const std::string& what) : text_(text), what_(what) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents_++ > 0 && mark.pos == last_start_) {
+      const std::string token = mark.pos >= 0 && static_cast<size_t>(mark.pos) < text_.size()
+                                    ? "'" + text_.substr(static_cast<size_t>(mark.pos), 1) + "'"
+                                    : "this token";
+      throw Error(describe(what_, "invalid YAML at line " + std::to_string(mark.line + 1) + ": " +
+                                      token + " cannot start a node here"));
+    }
+    last_start_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  const std::string& text_;
+  const std::string& what_;
+  size_t documents_ = 0;
+  int last_start_ = -1;
+};
+
 }  // namespace
 
 std::vector<nlohmann::json> parse_yaml_documents(const std::string& text, const std::string& what) {
@@ -80,6 +120,11 @@ std::vector<nlohmann::json> parse_yaml_documents(const std::string& text, const 
   }
   std::vector<nlohmann::json> docs;
   try {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    ProgressCheck check(text, what);
+    while (parser.HandleNextDocument(check)) {
+    }
     for (const auto& node : YAML::LoadAll(text)) {
       size_t budget = kMaxNodes;
       docs.push_back(convert(node, budget, what));

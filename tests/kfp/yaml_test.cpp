@@ -85,3 +85,23 @@ TEST_CASE("YAML that yaml-cpp converts into bytes that are not UTF-8 is refused"
   CHECK_THROWS_AS(kfp::parse_yaml_documents(text, "c.yaml"), Error);
   CHECK_THROWS_WITH(kfp::parse_yaml_documents(text, "c.yaml"), Catch::StartsWith("c.yaml:"));
 }
+
+// Found by fuzz/fuzz_kfp_ir in CI's first 30 s run: a 1 KB pipeline with a ',' at the start of
+// a top-level line made yaml-cpp 0.7's LoadAll add empty documents until memory ran out, and
+// `kfp-local validate` on it never returned.
+TEST_CASE("a ',' at a YAML document's top level is refused instead of looping",
+          "[kfp][yaml][fuzz]") {
+  for (const std::string text : {", a\n", "\"q\", x\n", "a: 1\n---\n, b\n", ",\n"}) {
+    CAPTURE(text);
+    CHECK_THROWS_WITH(kfp::parse_yaml_documents(text, "p.yaml"),
+                      Catch::StartsWith("p.yaml: invalid YAML at line") &&
+                          Catch::Contains("',' cannot start a node"));
+  }
+  // Streams of several or empty documents, and commas where YAML allows them, still load.
+  CHECK(kfp::parse_yaml_documents("---\n---\n---\n", "p.yaml").size() == 3);
+  CHECK(kfp::parse_yaml_documents("a: 1\n---\nb: 2\n", "p.yaml")[1]["b"] == 2);
+  const auto docs = kfp::parse_yaml_documents("a: [1, 2]\nb: x, y\nc: |\n  ,\n", "p.yaml");
+  CHECK(docs[0]["a"] == nlohmann::json::parse("[1, 2]"));
+  CHECK(docs[0]["b"] == "x, y");
+  CHECK(docs[0]["c"] == ",\n");
+}
