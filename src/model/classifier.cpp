@@ -437,6 +437,8 @@ Classifier import_torchscript(const fs::path& file, ModelInfo info, const std::v
   // The wrapper keeps the user's module as a submodule and normalises in its own forward, so the
   // saved file still loads anywhere TorchScript does and attacks see [0,1] pixels.
   torch::jit::Module wrapper("NormalizedClassifier");
+  // Every module Python's torch.jit makes has `training`; jit::Module::train skips one without it.
+  wrapper.register_attribute("training", c10::BoolType::get(), false);
   wrapper.register_module("model", loaded);
   auto column = [&](const std::vector<double>& v) {
     return torch::tensor(std::vector<float>(v.begin(), v.end())).reshape({1, channels, 1, 1});

@@ -174,6 +174,35 @@ TEST_CASE("scores are probabilities, entropies and L1 distances", "[unit][detect
   }
 }
 
+// serve's monitor scores windows with the model its batcher is running, so scoring writes the
+// modules' training flags only where one is still set; it must still find one set on a child.
+TEST_CASE("scoring puts every module in eval mode including a child left training",
+          "[unit][detection]") {
+  // A ResNet (BatchNorm reads self.training) inside a wrapper, as import-model builds one.
+  auto inner = model::make_resnet_small(data::fashion_mnist_class_names(), {1, 28, 28}, 3);
+  torch::jit::Module wrapper("Wrapper");
+  wrapper.register_attribute("training", c10::BoolType::get(), true);
+  wrapper.register_module("model", inner.module());
+  wrapper.define("def forward(self, x):\n    return self.model.forward(x)\n");
+  model::Classifier net(wrapper, inner.info());
+  const auto images = torch::full({8, 1, 28, 28}, 0.5f);
+  auto modules_training = [&] {
+    int64_t n = 0;
+    for (const auto& m : net.module().modules()) n += m.attr("training").toBool();
+    return n;
+  };
+  net.train(true);
+  REQUIRE(modules_training() == 2);
+  const auto eval_scores = score_inputs(net, images, 4, 8);
+  CHECK(modules_training() == 0);
+  // The root in eval mode and the inner module still training, as a module can be saved.
+  inner.module().train(true);
+  REQUIRE(modules_training() == 1);
+  const auto again = score_inputs(net, images, 4, 8);
+  CHECK(modules_training() == 0);
+  CHECK(again.entropy == eval_scores.entropy);  // the same computation, in eval mode both times
+}
+
 TEST_CASE("calibration hits the requested FPR on held-out clean data", "[unit][detection]") {
   const auto& s = Scored::get();
   for (const double fpr : {0.05, 0.1}) {
