@@ -1,5 +1,7 @@
 #include "defence.h"
 
+#include <optional>
+
 #include "attacks/settings.h"
 #include "cli/component.h"
 #include "detect_degradation.h"
@@ -117,7 +119,8 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
   // FGSM set crafted on the original model, under white-box PGD with its eps sweep (FGSM alone
   // overstates robustness) and under APGD-CE; then the report, whose robust accuracy is the
   // lowest under these attacks.
-  const auto evaluate_and_report = [&](const kfp::Value& final_model, const std::string& arm) {
+  const auto evaluate_and_report = [&](const kfp::Value& final_model, const std::string& arm,
+                                       const std::optional<kfp::Value>& training_metrics) {
     const std::string prefix = "evaluate-" + arm;
     auto clean = evaluation(p, c, d, prefix + "-clean", final_model, in.test_set);
     auto fgsm = evaluation(p, c, d, prefix + "-fgsm", final_model, in.test_set)
@@ -138,16 +141,17 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
                     .set("steps", d.eval_apgd_steps)
                     .set("seed", d.seed)
                     .resources("2", "2G");
-    p.task(c.report, "report-" + arm)
-        .set("clean_metrics", in.baseline_metrics)
+    auto report = p.task(c.report, "report-" + arm);
+    report.set("clean_metrics", in.baseline_metrics)
         .set("attacked_metrics", in.attacked_metrics)
         .set("detection_report", in.detection_report)
         .set("final_clean_metrics", clean.output("metrics"))
         .set("final_fgsm_metrics", fgsm.output("metrics"))
         .set("final_transfer_metrics", transfer.output("metrics"))
         .set("final_pgd_metrics", pgd.output("metrics"))
-        .set("final_apgd_metrics", apgd.output("metrics"))
-        .resources("0.5", "512M");
+        .set("final_apgd_metrics", apgd.output("metrics"));
+    if (training_metrics) report.set("training_metrics", *training_metrics);
+    report.resources("0.5", "512M");
   };
 
   // Only on an attack verdict: PGD adversarial training from the deployed model. A benign shift
@@ -169,9 +173,9 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
                     .set("seed", d.seed)
                     .set("threads", d.threads)
                     .resources("2", "4G");
-  evaluate_and_report(robust.output("robust_model"), "robust");
+  evaluate_and_report(robust.output("robust_model"), "robust", robust.output("metrics"));
   p.begin_else();
-  evaluate_and_report(in.model, "kept");
+  evaluate_and_report(in.model, "kept", std::nullopt);
   p.end_if();
 }
 

@@ -135,6 +135,7 @@ th { background: #f4f4f4; text-align: left; } td.num { text-align: right; font-v
 .outcome { font-size: 16px; padding: 8px 12px; border-left: 4px solid #4878a8; background: #f4f8fb; }
 .charts { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .note { color: #555; font-size: 13px; }
+tr.kept td { font-weight: bold; background: #eef7ef; }
 </style>
 )";
 
@@ -150,6 +151,98 @@ Curve curve(const std::optional<metrics::EvaluationRecord>& m) {
 
 std::string attack_label(const std::optional<metrics::AttackRecord>& a) {
   return a ? a->label() : "no attack";
+}
+
+// pgd-train's held-out checks, from its metrics.
+struct Check {
+  int64_t epoch = 0, batches = 0;
+  double seconds = 0, epsilon = 0, clean = 0, robust = 0;
+};
+struct TrainingCurve {
+  std::string method, attack;  // e.g. "madry", "PGD-20 eps=0.15"
+  std::vector<Check> checks;
+  std::optional<double> target, time_to_target;
+  int64_t best = -1;  // index of the kept check
+};
+
+TrainingCurve read_training(const Json& j) {
+  const std::string what = "training_metrics";
+  const Json& tool = member(j, "tool");
+  if (!tool.is_string() || tool.get<std::string>() != "pgd-train") {
+    throw Error(describe(what, "is not pgd-train's metrics (tool " +
+                                   (tool.is_string() ? "'" + tool.get<std::string>() + "'"
+                                                     : std::string("missing")) + ")"));
+  }
+  const auto number = [&](const Json& v, const std::string& field, double lo, double hi) {
+    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+      throw Error(describe(what, field + " is not a number in [" + std::to_string(lo) + ", " +
+                                     std::to_string(hi) + "]"));
+    }
+    return v.get<double>();
+  };
+  TrainingCurve t;
+  const Json& name = member(member(j, "adversarial_method"), "name");
+  t.method = name.is_string() ? name.get<std::string>() : "adversarial training";
+  const Json& va = member(j, "validation_attack");
+  if (va.is_object()) {
+    const Json& steps = member(va, "steps");
+    const Json& eps = member(va, "epsilon");
+    std::ostringstream a;
+    a << "PGD";
+    if (steps.is_number_integer()) a << '-' << steps.get<int64_t>();
+    if (eps.is_number()) a << " eps=" << eps.get<double>();
+    t.attack = a.str();
+  } else {
+    t.attack = "PGD";
+  }
+  const Json& curve = member(j, "curve");
+  if (!curve.is_array()) throw Error(describe(what, "has no curve of held-out checks"));
+  constexpr double kMaxSeconds = 1e9;
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const Json& c = curve[i];
+    const std::string at = "curve[" + std::to_string(i) + "].";
+    Check k;
+    k.epoch = static_cast<int64_t>(number(member(c, "epoch"), at + "epoch", 0, 1e9));
+    k.batches = static_cast<int64_t>(number(member(c, "batches"), at + "batches", 0, 1e15));
+    k.seconds = number(member(c, "seconds"), at + "seconds", 0, kMaxSeconds);
+    k.epsilon = number(member(c, "epsilon"), at + "epsilon", 0, 1);
+    k.clean = number(member(c, "clean_accuracy"), at + "clean_accuracy", 0, 1);
+    k.robust = number(member(c, "robust_accuracy"), at + "robust_accuracy", 0, 1);
+    t.checks.push_back(k);
+  }
+  const Json& best = member(j, "best_check");
+  if (best.is_number_integer() && best.get<int64_t>() >= 0 &&
+      best.get<int64_t>() < static_cast<int64_t>(t.checks.size())) {
+    t.best = best.get<int64_t>();
+  }
+  const Json& target = member(j, "target_robust_accuracy");
+  if (!target.is_null()) t.target = number(target, "target_robust_accuracy", 0, 1);
+  const Json& reached = member(j, "time_to_target_seconds");
+  if (!reached.is_null()) t.time_to_target = number(reached, "time_to_target_seconds", 0, kMaxSeconds);
+  return t;
+}
+
+std::string seconds_text(double s) {
+  std::ostringstream o;
+  o << static_cast<int64_t>(std::llround(s)) << " s";
+  return o.str();
+}
+
+// One sentence: the method, the kept check and the target.
+std::string training_summary(const TrainingCurve& t) {
+  std::ostringstream o;
+  o << t.method << ": " << t.checks.size() << " held-out checks under " << t.attack;
+  if (t.best >= 0) {
+    const Check& b = t.checks[static_cast<size_t>(t.best)];
+    o << "; kept the check after " << seconds_text(b.seconds) << " (epoch " << b.epoch
+      << "): clean " << pct(b.clean) << ", robust " << pct(b.robust);
+  }
+  if (t.target) {
+    o << "; target " << pct(*t.target) << " "
+      << (t.time_to_target ? "reached after " + seconds_text(*t.time_to_target) : "not reached");
+  }
+  o << '.';
+  return o.str();
 }
 
 }  // namespace
@@ -169,6 +262,8 @@ Rendered render(const Inputs& in) {
   const auto final_transfer_m = optional_record(in.final_transfer, "final_transfer_metrics");
   const auto final_pgd_m = optional_record(in.final_pgd, "final_pgd_metrics");
   const auto final_apgd_m = optional_record(in.final_apgd, "final_apgd_metrics");
+  const std::optional<TrainingCurve> training =
+      in.training ? std::optional<TrainingCurve>(read_training(*in.training)) : std::nullopt;
 
   // --- What happened, checked for consistency between the inputs.
   const std::string& original = clean.model_sha256;
@@ -336,6 +431,46 @@ Rendered render(const Inputs& in) {
       << " test images; PGD uses the step count of the final PGD evaluation.</p>\n";
   }
 
+  if (training && retrained && !training->checks.empty()) {
+    // The defence's held-out checks against wall time: how soon robustness came back.
+    const auto& checks = training->checks;
+    std::vector<double> xs;
+    std::vector<std::string> x_labels;
+    Series clean_s{"held-out clean", {}, kOriginalColor};
+    Series robust_s{"held-out " + training->attack, {}, kFinalColor};
+    const size_t every = (checks.size() + 7) / 8;  // at most 8 labels under the axis
+    for (size_t i = 0; i < checks.size(); ++i) {
+      xs.push_back(checks[i].seconds);
+      x_labels.push_back(i % every == 0 || i + 1 == checks.size()
+                             ? std::to_string(static_cast<int64_t>(std::llround(checks[i].seconds)))
+                             : std::string());
+      clean_s.y.push_back(checks[i].clean);
+      robust_s.y.push_back(checks[i].robust);
+    }
+    std::vector<Series> lines = {clean_s, robust_s};
+    if (training->target) {
+      lines.push_back({"target", std::vector<double>(checks.size(), *training->target), "#888888"});
+    }
+    h << "<h2>Defence training</h2>\n<p>" << escape(training_summary(*training)) << "</p>\n"
+      << line_chart("Held-out accuracy during adversarial training", x_labels, xs, lines,
+                    "wall seconds")
+      << "<table>\n<tr><th>check</th><th>epoch</th><th>batches</th><th>s</th><th>eps</th>"
+         "<th>clean</th><th>robust</th></tr>\n";
+    for (size_t i = 0; i < checks.size(); ++i) {
+      const Check& c = checks[i];
+      std::ostringstream eps_text;
+      eps_text << c.epsilon;
+      h << "<tr" << (static_cast<int64_t>(i) == training->best ? " class=\"kept\"" : "")
+        << "><td class=\"num\">" << i << "</td><td class=\"num\">" << c.epoch
+        << "</td><td class=\"num\">" << c.batches << "</td><td class=\"num\">"
+        << static_cast<int64_t>(std::llround(c.seconds)) << "</td><td class=\"num\">"
+        << escape(eps_text.str()) << "</td><td class=\"num\">" << pct(c.clean)
+        << "</td><td class=\"num\">" << pct(c.robust) << "</td></tr>\n";
+    }
+    h << "</table>\n<p class=\"note\">Checks on images held out from the training set, with the "
+         "same random starts each time; the defended model is the kept check's weights.</p>\n";
+  }
+
   h << "<h2>Confusion matrices</h2>\n<div class=\"charts\">\n"
     << heatmap("Original model, clean test set", names,
                clean.confusion_matrix);
@@ -410,6 +545,7 @@ Rendered render(const Inputs& in) {
       md << '\n';
     }
   }
+  if (training && retrained) md << "\nDefence training: " << training_summary(*training) << "\n";
   md << "\nModels: original `" << short_sha(original) << "`"
      << (have_final ? ", " + fin + " `" + short_sha(final_sha) + "`" : std::string()) << ".\n";
   return {h.str(), md.str()};
@@ -433,6 +569,7 @@ void run(const Options& o) {
   in.final_transfer = read_optional(o.final_transfer_metrics, "final_transfer_metrics");
   in.final_pgd = read_optional(o.final_pgd_metrics, "final_pgd_metrics");
   in.final_apgd = read_optional(o.final_apgd_metrics, "final_apgd_metrics");
+  in.training = read_optional(o.training_metrics, "training_metrics");
   const Rendered r = render(in);
   io::write_atomically(o.report, r.html, "report");
   io::write_atomically(o.summary, r.markdown, "summary");

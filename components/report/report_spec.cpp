@@ -8,7 +8,8 @@ const cli::Spec<Options>& spec() {
   static const auto s =
       cli::Spec<Options>("report",
                          "Gather one run's metrics into an HTML report (inline SVG charts: "
-                         "accuracy evolution, confusion matrices, robust accuracy against eps; "
+                         "accuracy evolution, confusion matrices, robust accuracy against eps, the "
+                         "defence's training curve; "
                          "detection and settings) and a Markdown summary.")
           .input("clean_metrics", &Options::clean_metrics, cli::types::kMetrics,
                  "evaluate metrics of the original model on clean data (with its eps sweep).")
@@ -28,6 +29,9 @@ const cli::Spec<Options>& spec() {
           .input("final_apgd_metrics", &Options::final_apgd_metrics, cli::types::kMetrics,
                  "... under white-box APGD-CE; the robust accuracy reported is the lowest "
                  "accuracy under the attacks given.", true)
+          .input("training_metrics", &Options::training_metrics, cli::types::kMetrics,
+                 "pgd-train's metrics of the defended model: its held-out checks (clean and "
+                 "robust accuracy against wall time) and the time to its target.", true)
           .output("report", &Options::report, cli::types::kHtml,
                   "Self-contained HTML page (no scripts, no network), shown by the KFP UI.")
           .output("summary", &Options::summary, cli::types::kMarkdown, "Markdown summary table.")

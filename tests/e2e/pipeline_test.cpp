@@ -109,6 +109,10 @@ TEST_CASE("label-free detection fires on the attacked stream, and the defended m
   CHECK_THAT(html, Catch::Contains("Degradation detected (unlabeled check), verdict attack"));
   CHECK_THAT(html, Catch::Contains("defended, PGD"));
   CHECK_THAT(html, Catch::Contains("robust accuracy: the lowest under the attacks above"));
-  CHECK_THAT(read_text(report_dir(dir / "run", true) / "summary"),
-             Catch::Contains("| defended | clean |"));
+  // pgd-train's held-out checks (before training and after its one epoch) reach the report.
+  CHECK_THAT(html, Catch::Contains("Held-out accuracy during adversarial training"));
+  CHECK_THAT(html, Catch::Contains("madry: 2 held-out checks under PGD-20"));
+  const std::string md = read_text(report_dir(dir / "run", true) / "summary");
+  CHECK_THAT(md, Catch::Contains("| defended | clean |"));
+  CHECK_THAT(md, Catch::Contains("Defence training: madry: 2 held-out checks"));
 }

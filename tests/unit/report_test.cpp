@@ -179,3 +179,62 @@ TEST_CASE("with APGD-CE given, the robust accuracy is the lowest under the attac
   in.final_apgd = metrics("cccc", 0.5, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
   CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_apgd_metrics"));
 }
+
+namespace {
+
+// pgd-train's metrics with three held-out checks, the second kept, and a target.
+json training_metrics(const json& target_seconds) {
+  json curve = json::array();
+  const double robust[] = {0.0, 0.552, 0.531};
+  for (int i = 0; i < 3; ++i) {
+    curve.push_back({{"epoch", i}, {"batches", 844 * i}, {"seconds", 1.9 + 75.0 * i},
+                     {"epsilon", i ? 0.15 : 0.0}, {"clean_accuracy", 0.968 - 0.05 * i},
+                     {"robust_accuracy", robust[i]}, {"train_seconds", 70.0 * i}});
+  }
+  return {{"tool", "pgd-train"},
+          {"adversarial_method", {{"name", "madry"}}},
+          {"validation_attack", {{"method", "pgd"}, {"steps", 20}, {"epsilon", 0.15}}},
+          {"curve", curve},
+          {"best_check", 1},
+          {"target_robust_accuracy", 0.55},
+          {"time_to_target_seconds", target_seconds}};
+}
+
+}  // namespace
+
+TEST_CASE("the defence's held-out checks are drawn against wall time with the time to target",
+          "[unit][report]") {
+  auto in = run_inputs("bbbb", true);
+  const size_t charts = count(report::render(in).html, "<svg");
+  CHECK(report::render(in).html.find("Defence training") == std::string::npos);
+  in.training = training_metrics(76.9);
+  auto r = report::render(in);
+  CHECK(count(r.html, "<svg") == charts + 1);
+  CHECK_THAT(r.html, Catch::Contains("Held-out accuracy during adversarial training"));
+  CHECK_THAT(r.html, Catch::Contains("held-out PGD-20 eps=0.15"));
+  CHECK_THAT(r.html, Catch::Contains("madry: 3 held-out checks under PGD-20 eps=0.15; kept the "
+                                     "check after 77 s (epoch 1): clean 91.80%, robust 55.20%; "
+                                     "target 55.00% reached after 77 s."));
+  // One table row per check, the kept one marked.
+  CHECK(count(r.html, "<tr class=\"kept\">") == 1);
+  CHECK_THAT(r.html, Catch::Contains("<tr class=\"kept\"><td class=\"num\">1</td>"));
+  CHECK_THAT(r.markdown, Catch::Contains("Defence training: madry: 3 held-out checks"));
+  // A target not reached says so.
+  in.training = training_metrics(nullptr);
+  CHECK_THAT(report::render(in).markdown, Catch::Contains("target 55.00% not reached."));
+  // A kept model has no defence training to show, whatever is given.
+  auto kept = run_inputs("aaaa", false);
+  kept.training = training_metrics(76.9);
+  CHECK(report::render(kept).html.find("Defence training") == std::string::npos);
+  // Metrics of another tool, or a check out of range, are refused naming the input.
+  in.training = training_metrics(76.9);
+  (*in.training)["tool"] = "evaluate";
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::StartsWith("training_metrics:") && Catch::Contains("'evaluate'"));
+  in.training = training_metrics(76.9);
+  (*in.training)["curve"][2]["robust_accuracy"] = 1.5;
+  CHECK_THROWS_WITH(report::render(in), Catch::StartsWith("training_metrics:") &&
+                                            Catch::Contains("curve[2].robust_accuracy"));
+  (*in.training)["curve"] = "none";
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("has no curve of held-out checks"));
+}
