@@ -437,7 +437,7 @@ Rendered render(const Inputs& in) {
     std::vector<double> xs;
     std::vector<std::string> x_labels;
     Series clean_s{"held-out clean", {}, kOriginalColor};
-    Series robust_s{"held-out " + training->attack, {}, kFinalColor};
+    Series robust_s{"held-out robust", {}, kFinalColor};  // the attack is in the sentence
     const size_t every = (checks.size() + 7) / 8;  // at most 8 labels under the axis
     for (size_t i = 0; i < checks.size(); ++i) {
       xs.push_back(checks[i].seconds);

@@ -211,7 +211,7 @@ TEST_CASE("the defence's held-out checks are drawn against wall time with the ti
   auto r = report::render(in);
   CHECK(count(r.html, "<svg") == charts + 1);
   CHECK_THAT(r.html, Catch::Contains("Held-out accuracy during adversarial training"));
-  CHECK_THAT(r.html, Catch::Contains("held-out PGD-20 eps=0.15"));
+  CHECK_THAT(r.html, Catch::Contains("<title>held-out robust, 77: 55.2%</title>"));
   CHECK_THAT(r.html, Catch::Contains("madry: 3 held-out checks under PGD-20 eps=0.15; kept the "
                                      "check after 77 s (epoch 1): clean 91.80%, robust 55.20%; "
                                      "target 55.00% reached after 77 s."));
