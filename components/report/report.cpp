@@ -175,8 +175,9 @@ TrainingCurve read_training(const Json& j) {
   }
   const auto number = [&](const Json& v, const std::string& field, double lo, double hi) {
     if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
-      throw Error(describe(what, field + " is not a number in [" + std::to_string(lo) + ", " +
-                                     std::to_string(hi) + "]"));
+      std::ostringstream range;
+      range << '[' << lo << ", " << hi << ']';
+      throw Error(describe(what, field + " is not a number in " + range.str()));
     }
     return v.get<double>();
   };

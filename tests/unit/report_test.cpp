@@ -234,7 +234,8 @@ TEST_CASE("the defence's held-out checks are drawn against wall time with the ti
   in.training = training_metrics(76.9);
   (*in.training)["curve"][2]["robust_accuracy"] = 1.5;
   CHECK_THROWS_WITH(report::render(in), Catch::StartsWith("training_metrics:") &&
-                                            Catch::Contains("curve[2].robust_accuracy"));
+                                            Catch::Contains("curve[2].robust_accuracy is not a "
+                                                            "number in [0, 1]"));
   (*in.training)["curve"] = "none";
   CHECK_THROWS_WITH(report::render(in), Catch::Contains("has no curve of held-out checks"));
 }
