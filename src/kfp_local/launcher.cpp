@@ -106,7 +106,7 @@ std::string shell_word(const std::string& word) {
 }
 
 Values run_container(const Component& c, const ContainerExecutor& exec,
-                     const ContainerLaunch& launch, const Values& inputs, int64_t& peak_rss_kb) {
+                     const ContainerLaunch& launch, const Values& inputs, ResourceUsage& usage) {
   const fs::path& task_dir = launch.task_dir;
   const fs::path meta_dir = task_dir / kTaskMetaDir;
   std::error_code ec;
@@ -152,17 +152,17 @@ Values run_container(const Component& c, const ContainerExecutor& exec,
   std::string command_line = shell_word(binary.string());
   for (const auto& a : args) command_line += " " + shell_word(a);
   io::write_atomically(launch.log_file, "$ " + command_line + "\n", "task log");
-  log::info(launch.task_path, ": running ", binary.filename().string(), " (log: ", launch.log_file.string(), ")");
+  log::info(launch.task_path, ": running ", binary.filename().string(),
+            " (log: ", launch.log_file.string(), ")");
   log::debug(launch.task_path, ": $ ", command_line);
 
   const ExitStatus status = run_process(binary, args, exec.env, launch.log_file);
-  peak_rss_kb = status.peak_rss_kb;
+  usage = status.usage;
   if (!status.ok()) throw Error(status.describe());
   return collect_outputs(c, ctx);
 }
 
-Values run_importer(const Component& c, const ImporterExecutor& exec,
-                           const Values& inputs) {
+Values run_importer(const Component& c, const ImporterExecutor& exec, const Values& inputs) {
   std::string uri;
   if (exec.constant_uri) {
     uri = *exec.constant_uri;
@@ -196,6 +196,5 @@ Values run_importer(const Component& c, const ImporterExecutor& exec,
   out.artifacts["artifact"] = a;
   return out;
 }
-
 
 }  // namespace advkfp::kfp_local

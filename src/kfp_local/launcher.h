@@ -9,6 +9,7 @@
 
 #include "kfp_local/ir.h"
 #include "kfp_local/placeholders.h"
+#include "kfp_local/process.h"
 
 namespace advkfp::kfp_local {
 
@@ -31,9 +32,10 @@ struct ContainerLaunch {
 /// ExecutorOutput, output parameter files) under <task_dir>/.kfp-local, then the program. Returns
 /// its outputs: every declared output parameter (from its file, or parameterValues in the
 /// ExecutorOutput) and artifact must exist. Throws advkfp::Error for a non-zero exit or a missing
-/// or malformed output. `peak_rss_kb` receives the process's peak resident memory when it ran.
+/// or malformed output. `usage` receives what the process used (CPU time, peak memory, page
+/// faults) when it ran, failed or not.
 Values run_container(const Component& c, const ContainerExecutor& exec,
-                     const ContainerLaunch& launch, const Values& inputs, int64_t& peak_rss_kb);
+                     const ContainerLaunch& launch, const Values& inputs, ResourceUsage& usage);
 
 /// The importer task of `c`: its URI (constant or from `inputs`), a local path or file:// URI that
 /// must exist, as output artifact 'artifact'. Throws advkfp::Error otherwise.

@@ -118,7 +118,14 @@ ExitStatus run_process(const fs::path& exe, const std::vector<std::string>& args
     }
   }
   ExitStatus result;
-  result.peak_rss_kb = usage.ru_maxrss;
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  result.usage.user_seconds = seconds(usage.ru_utime);
+  result.usage.system_seconds = seconds(usage.ru_stime);
+  result.usage.peak_rss_kb = usage.ru_maxrss;
+  result.usage.minor_faults = usage.ru_minflt;
+  result.usage.major_faults = usage.ru_majflt;
   if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
   } else {

@@ -9,11 +9,23 @@
 
 namespace advkfp::kfp_local {
 
+/// What a process used (wait4's rusage): CPU time in user and kernel mode, peak memory, and
+/// page faults, minor (a page mapped without I/O: fresh or returned memory) and major (read from
+/// disk). Minor faults that grow with the work rather than with start-up are memory handed back
+/// to the system and faulted in again (README "Speed").
+struct ResourceUsage {
+  double user_seconds = 0;
+  double system_seconds = 0;
+  int64_t peak_rss_kb = 0;  ///< the process's maximum resident set size
+  int64_t minor_faults = 0;
+  int64_t major_faults = 0;
+};
+
 /// How a process ended.
 struct ExitStatus {
   int exit_code = 0;  ///< the exit code when it exited normally
   int signal = 0;     ///< the signal that killed it, else 0
-  int64_t peak_rss_kb = 0;  ///< the process's maximum resident set size (getrusage)
+  ResourceUsage usage;
   bool ok() const { return signal == 0 && exit_code == 0; }
   /// "exited with code 3" or "was killed by signal 9 (Killed)".
   std::string describe() const;

@@ -212,8 +212,7 @@ class Runner {
           result_.tasks[record].log_file = launch.log_file;
           result_.tasks[record].input_artifacts = inputs.artifacts;
           result_.tasks[record].input_sha256 = digests(inputs.artifacts, "input");
-          out.outputs = run_container(c, *container, launch, inputs,
-                                      result_.tasks[record].peak_rss_kb);
+          out.outputs = run_container(c, *container, launch, inputs, result_.tasks[record].usage);
         } else {
           out.outputs = run_importer(c, std::get<ImporterExecutor>(exec), inputs);
           log::info(path, ": imported ", out.outputs.artifacts.at("artifact").path.string());

@@ -8,6 +8,7 @@
 
 #include "kfp_local/ir.h"
 #include "kfp_local/placeholders.h"
+#include "kfp_local/process.h"
 
 namespace advkfp::kfp_local {
 
@@ -32,14 +33,14 @@ const char* task_state_name(TaskState state);
 
 /// What happened to one task of the run (DAG tasks included).
 struct TaskRecord {
-  std::string path;       ///< task names from the root, '/'-joined: "condition-1/pgd-train"
+  std::string path;          ///< task names from the root, '/'-joined: "condition-1/pgd-train"
   std::string display_name;  ///< taskInfo.name, e.g. "evaluate-robust-pgd"
-  std::string component;  ///< "comp-pgd-train"
-  std::string kind;       ///< "container", "importer" or "dag"
+  std::string component;     ///< "comp-pgd-train"
+  std::string kind;          ///< "container", "importer" or "dag"
   TaskState state = TaskState::kNotRun;
   double seconds = 0;
   std::filesystem::path log_file;  ///< containers only
-  int64_t peak_rss_kb = 0;         ///< containers only: the process's peak resident memory
+  ResourceUsage usage;             ///< containers only: what the process used
   std::string message;             ///< why it failed or was skipped
   std::map<std::string, Json> output_parameters;
   std::map<std::string, RuntimeArtifact> output_artifacts;

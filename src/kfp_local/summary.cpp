@@ -30,7 +30,8 @@ Json outputs_json(const std::map<std::string, Json>& parameters,
   Json artifacts_json = Json::object();
   for (const auto& [key, a] : artifacts) {
     artifacts_json[key] = artifact_json(a);
-    if (const auto d = sha256.find(key); d != sha256.end()) artifacts_json[key]["sha256"] = d->second;
+    if (const auto d = sha256.find(key); d != sha256.end())
+      artifacts_json[key]["sha256"] = d->second;
   }
   return {{"parameters", Json(parameters)}, {"artifacts", artifacts_json}};
 }
@@ -58,7 +59,14 @@ Json summary_json(const RunResult& result) {
               {"state", task_state_name(t.state)},
               {"durationSeconds", t.seconds}};
     if (!t.log_file.empty()) j["log"] = t.log_file.string();
-    if (t.peak_rss_kb > 0) j["peakRssKb"] = t.peak_rss_kb;
+    if (t.kind == "container" &&
+        (t.state == TaskState::kSucceeded || t.state == TaskState::kFailed)) {
+      j["cpuUserSeconds"] = t.usage.user_seconds;
+      j["cpuSystemSeconds"] = t.usage.system_seconds;
+      j["peakRssKb"] = t.usage.peak_rss_kb;
+      j["minorFaults"] = t.usage.minor_faults;
+      j["majorFaults"] = t.usage.major_faults;
+    }
     if (!t.message.empty()) j["message"] = t.message;
     if (t.kind == "container") j["inputs"] = inputs_json(t);
     j["outputs"] = outputs_json(t.output_parameters, t.output_artifacts, t.output_sha256);

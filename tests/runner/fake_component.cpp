@@ -9,6 +9,7 @@
 //   --env NAME PATH              write the value of environment variable NAME to PATH
 //   --executor-output EXECUTOR_INPUT_JSON TEXT
 //                                write TEXT to outputs.outputFile of the given ExecutorInput
+//   --touch MB                   allocate MB MiB and write to every page of it
 //   --exit CODE                  print "failing with CODE" to stderr and exit with CODE
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,13 @@ int main(int argc, char** argv) {
         return usage(std::string("cannot write ") + argv[i + 1]);
       }
       i += 2;
+    } else if (action == "--touch" && need(1)) {
+      const size_t bytes = std::stoul(argv[i + 1]) << 20;
+      auto* block = static_cast<volatile char*>(std::malloc(bytes));
+      if (block == nullptr) return usage("cannot allocate");
+      for (size_t b = 0; b < bytes; b += 4096) block[b] = 1;
+      std::free(const_cast<char*>(block));
+      i += 1;
     } else if (action == "--mkdir" && need(1)) {
       std::error_code ec;
       if (!std::filesystem::create_directory(argv[i + 1], ec)) return usage("cannot create folder");

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
-#include "io/files.h"
 #include "helpers.h"
+#include "io/files.h"
 
 namespace advkfp::kfp_local {
 namespace {
@@ -58,6 +58,32 @@ TEST_CASE("runner: a two-task chain passes parameters and an artifact", "[runner
   CHECK(summary["tasks"][1]["inputs"]["artifacts"]["data"]["path"] == data.path.string());
   CHECK(summary["tasks"][1]["outputs"]["artifacts"]["report"]["sha256"] ==
         io::sha256_hex("uri=" + data.uri));
+  // What each process used, from wait4.
+  for (const auto& t : summary["tasks"]) {
+    CHECK(t["cpuUserSeconds"].get<double>() >= 0);
+    CHECK(t["cpuSystemSeconds"].get<double>() >= 0);
+    CHECK(t["peakRssKb"].get<int64_t>() > 0);
+    CHECK(t["minorFaults"].get<int64_t>() > 0);
+    CHECK(t["majorFaults"].get<int64_t>() >= 0);
+  }
+}
+
+TEST_CASE("runner: a task's peak memory and page faults are its own process's", "[runner]") {
+  TempDir tmp;
+  const fs::path fake = fs::path(KFP_LOCAL_FAKE_BIN_DIR) / "fake-component";
+  const auto touch = [&](const std::string& mb) {
+    const ExitStatus s = run_process(fake, {"--touch", mb}, {}, tmp / "log");
+    REQUIRE(s.ok());
+    return s.usage;
+  };
+  const ResourceUsage small = touch("1");
+  const ResourceUsage large = touch("96");
+  // 96 MiB written page by page: 24,576 pages, each mapped on first write (a minor fault).
+  CHECK(large.peak_rss_kb >= 96 * 1024);
+  CHECK(large.minor_faults >= 24576);
+  CHECK(large.peak_rss_kb - small.peak_rss_kb >= 90 * 1024);
+  CHECK(large.minor_faults - small.minor_faults >= 23000);
+  CHECK(large.user_seconds + large.system_seconds > 0);
 }
 
 TEST_CASE("runner: --param values are parsed by type and reach the commands", "[runner]") {
