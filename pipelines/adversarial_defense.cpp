@@ -19,18 +19,21 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                                    "IDX folder to use instead of the image's Fashion-MNIST.");
   const auto train_limit = p.input("train_limit", "Integer", 0, "Training images (0: all).");
   const auto test_limit = p.input("test_limit", "Integer", 0, "Test images (0: all).");
-  const auto epochs = p.input("epochs", "Integer", train::Options{}.epochs, "Clean training epochs.");
-  const auto reference_size = p.input(
-      "reference_size", "Integer", 5000,
-      "Training images held out (never trained on) as the clean reference for detection.");
+  const auto epochs =
+      p.input("epochs", "Integer", train::Options{}.epochs, "Clean training epochs.");
+  const auto reference_size =
+      p.input("reference_size", "Integer", 5000,
+              "Training images held out (never trained on) as the clean reference for detection.");
   const auto detection_mode = p.input(
       "detection_mode", "String", "unlabeled",
       "unlabeled: from the model's outputs on the incoming inputs; labeled: accuracy drop on a "
       "labelled canary set; both: either fires.");
-  const auto max_absolute_drop = p.input("max_absolute_drop", "Float", metrics::DegradationRule{}.max_absolute_drop,
-                                         "labeled: degraded when accuracy drops more.");
-  const auto max_relative_drop = p.input("max_relative_drop", "Float", metrics::DegradationRule{}.max_relative_drop,
-                                         "labeled: degraded when the relative drop is larger.");
+  const auto max_absolute_drop =
+      p.input("max_absolute_drop", "Float", metrics::DegradationRule{}.max_absolute_drop,
+              "labeled: degraded when accuracy drops more.");
+  const auto max_relative_drop =
+      p.input("max_relative_drop", "Float", metrics::DegradationRule{}.max_relative_drop,
+              "labeled: degraded when the relative drop is larger.");
   const DefenceParams d(p);
 
   // 1. Data: Fashion-MNIST from inside the image (no object storage needed) or the user's IDX.
@@ -67,10 +70,10 @@ kfp::Pipeline adversarial_defense(const kfp::ImageConfig& images) {
                     .resources("1", "2G");
 
   // 5. Only on an attack verdict, the defence; the report either way.
-  defend_on_attack(p, c, d,
-                   {model.output("model"), train_set, test_set, before.adversarial,
-                    before.baseline_metrics, before.attacked_metrics, detect.output("report"),
-                    detect.output("verdict")});
+  defend_on_attack(
+      p, c, d,
+      {model.output("model"), train_set, test_set, before.adversarial, before.baseline_metrics,
+       before.attacked_metrics, detect.output("report"), detect.output("verdict"), std::nullopt});
   return p;
 }
 

@@ -47,16 +47,16 @@ DefenceParams::DefenceParams(kfp::Pipeline& p)
           "Adversarial training method of the defence: madry, fast, free or trades (pgd-train).")),
       pgd_epochs(p.input("pgd_epochs", "Integer", 3, "PGD adversarial training epochs.")),
       pgd_steps(p.input("pgd_steps", "Integer", pgd_train::Options{}.steps,
-                                 "PGD steps per training batch.")),
-      pgd_step_size(
-          p.input("pgd_step_size", "Float", pgd_train::Options{}.step_size,
-                  "PGD step (0: 2.5 * epsilon / steps).")),
+                        "PGD steps per training batch.")),
+      pgd_step_size(p.input("pgd_step_size", "Float", pgd_train::Options{}.step_size,
+                            "PGD step (0: 2.5 * epsilon / steps).")),
       pgd_learning_rate(p.input("pgd_learning_rate", "Float", pgd_train::Options{}.learning_rate,
                                 "Adam learning rate of the fine-tuning.")),
       adversarial_fraction(p.input(
           "adversarial_fraction", "Float", pgd_train::Options{}.adversarial_fraction,
           "Share of each PGD-training batch that is adversarial (1: Madry, adversarial only).")),
-      pgd_validation_size(p.input("pgd_validation_size", "Integer", pgd_train::Options{}.validation_size,
+      pgd_validation_size(p.input("pgd_validation_size", "Integer",
+                                  pgd_train::Options{}.validation_size,
                                   "Training images held out for pgd-train's per-epoch robust "
                                   "check.")),
       eval_pgd_steps(p.input("eval_pgd_steps", "Integer", evaluate::Options{}.steps,
@@ -93,9 +93,8 @@ kfp::Task prepare_data(kfp::Pipeline& p, const Components& c, const kfp::Value& 
       .resources("1", "2G");
 }
 
-BeforeDefence evaluate_before_defence(kfp::Pipeline& p, const Components& c,
-                                      const DefenceParams& d, const kfp::Value& model,
-                                      const kfp::Value& test_set) {
+BeforeDefence evaluate_before_defence(kfp::Pipeline& p, const Components& c, const DefenceParams& d,
+                                      const kfp::Value& model, const kfp::Value& test_set) {
   auto baseline = evaluation(p, c, d, "evaluate-clean", model, test_set)
                       .set("sweep_epsilons", d.sweep_epsilons)
                       .set("sweep_limit", d.sweep_limit)
@@ -176,6 +175,25 @@ void defend_on_attack(kfp::Pipeline& p, const Components& c, const DefenceParams
   evaluate_and_report(robust.output("robust_model"), "robust", robust.output("metrics"));
   p.begin_else();
   evaluate_and_report(in.model, "kept", std::nullopt);
+  if (in.canary) {
+    // A benign shift with labelled data of the new distribution: clean fine-tuning on it, as
+    // nested dsl.If blocks (the SDK's form; every backend runs nested conditions). The kept arm's
+    // report above stays: what the deployed model does, beside what the fine-tuned one would.
+    p.begin_branch(in.verdict == "shift");
+    p.begin_branch(in.canary->uri != "");
+    auto canary = p.importer(in.canary->uri, "Dataset", "import-canary");
+    auto tuned = p.task(c.train, "fine-tune")
+                     .set("init_model", in.model)
+                     .set("dataset", canary.output("artifact"))
+                     .set("epochs", in.canary->epochs)
+                     .set("learning_rate", in.canary->learning_rate)
+                     .set("seed", d.seed)
+                     .set("threads", d.threads)
+                     .resources("2", "4G");
+    evaluate_and_report(tuned.output("model"), "tuned", std::nullopt);
+    p.end_branch();
+    p.end_branch();
+  }
   p.end_if();
 }
 

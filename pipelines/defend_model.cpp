@@ -28,17 +28,28 @@ kfp::Pipeline defend_model(const kfp::ImageConfig& images) {
       "split every evaluation. Empty: the image's Fashion-MNIST.");
   const auto class_names = p.input("class_names", "String", "",
                                    "TorchScript model_uri only: class names in logit order.");
-  const auto input_shape = p.input("input_shape", "String", "",
-                                   "TorchScript model_uri only: C,H,W of one input.");
-  const auto mean = p.input("mean", "String", "",
-                            "TorchScript model_uri only: per-channel normalisation mean.");
-  const auto std_dev = p.input("std", "String", "",
-                               "TorchScript model_uri only: per-channel normalisation std.");
+  const auto input_shape =
+      p.input("input_shape", "String", "", "TorchScript model_uri only: C,H,W of one input.");
+  const auto mean =
+      p.input("mean", "String", "", "TorchScript model_uri only: per-channel normalisation mean.");
+  const auto std_dev =
+      p.input("std", "String", "", "TorchScript model_uri only: per-channel normalisation std.");
   const auto train_limit = p.input("train_limit", "Integer", 0, "Training images (0: all).");
   const auto test_limit = p.input("test_limit", "Integer", 0, "Test images (0: all).");
   const auto reference_size =
       p.input("reference_size", "Integer", 5000,
               "Training images held out (never trained on) as the clean reference for detection.");
+  const auto canary_uri = p.input(
+      "canary_uri", "String", "",
+      "Optional: a small labelled dataset folder of recent traffic (e.g. a labelled sample of the "
+      "window). On a shift verdict the deployed model is fine-tuned on it (clean training), "
+      "evaluated and reported beside the kept model. Empty: a shift keeps the model.");
+  const auto canary_epochs =
+      p.input("canary_epochs", "Integer", 3, "Epochs of the fine-tuning on the canary set.");
+  const auto canary_learning_rate = p.input(
+      "canary_learning_rate", "Float", 1e-4,
+      "Adam learning rate of the fine-tuning on the canary set (small: it starts from a trained "
+      "model and should not forget the training distribution).");
   const DefenceParams d(p);
 
   // 1. The deployed model, checked as every tool checks a model it loads; the data; the window.
@@ -70,10 +81,12 @@ kfp::Pipeline defend_model(const kfp::ImageConfig& images) {
                     .set("threads", d.threads)
                     .resources("1", "2G");
 
-  // 4. Only on an attack verdict, the defence from the deployed model; the report either way.
+  // 4. Only on an attack verdict, the defence from the deployed model; on a shift with a canary
+  //    set, clean fine-tuning on it; the report either way.
   defend_on_attack(p, c, d,
                    {deployed, train_set, test_set, before.adversarial, before.baseline_metrics,
-                    before.attacked_metrics, detect.output("report"), detect.output("verdict")});
+                    before.attacked_metrics, detect.output("report"), detect.output("verdict"),
+                    DefenceInputs::Canary{canary_uri, canary_epochs, canary_learning_rate}});
   return p;
 }
 

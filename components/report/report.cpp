@@ -78,7 +78,8 @@ std::string shift_summary(const Json& detection) {
 void flatten(const Json& j, const std::string& prefix, int depth,
              std::vector<std::pair<std::string, std::string>>& rows) {
   if (j.is_object() && depth < 6) {
-    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, depth + 1, rows);
+    for (const auto& [k, v] : j.items())
+      flatten(v, prefix.empty() ? k : prefix + "." + k, depth + 1, rows);
   } else if (j.is_array() && (j.size() > 12 || depth >= 6)) {
     rows.emplace_back(prefix, "[" + std::to_string(j.size()) + " values]");
   } else if (j.is_array()) {
@@ -153,76 +154,6 @@ std::string attack_label(const std::optional<metrics::AttackRecord>& a) {
   return a ? a->label() : "no attack";
 }
 
-// pgd-train's held-out checks, from its metrics.
-struct Check {
-  int64_t epoch = 0, batches = 0;
-  double seconds = 0, epsilon = 0, clean = 0, robust = 0;
-};
-struct TrainingCurve {
-  std::string method, attack;  // e.g. "madry", "PGD-20 eps=0.15"
-  std::vector<Check> checks;
-  std::optional<double> target, time_to_target;
-  int64_t best = -1;  // index of the kept check
-};
-
-TrainingCurve read_training(const Json& j) {
-  const std::string what = "training_metrics";
-  const Json& tool = member(j, "tool");
-  if (!tool.is_string() || tool.get<std::string>() != "pgd-train") {
-    throw Error(describe(what, "is not pgd-train's metrics (tool " +
-                                   (tool.is_string() ? "'" + tool.get<std::string>() + "'"
-                                                     : std::string("missing")) + ")"));
-  }
-  const auto number = [&](const Json& v, const std::string& field, double lo, double hi) {
-    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
-      std::ostringstream range;
-      range << '[' << lo << ", " << hi << ']';
-      throw Error(describe(what, field + " is not a number in " + range.str()));
-    }
-    return v.get<double>();
-  };
-  TrainingCurve t;
-  const Json& name = member(member(j, "adversarial_method"), "name");
-  t.method = name.is_string() ? name.get<std::string>() : "adversarial training";
-  const Json& va = member(j, "validation_attack");
-  if (va.is_object()) {
-    const Json& steps = member(va, "steps");
-    const Json& eps = member(va, "epsilon");
-    std::ostringstream a;
-    a << "PGD";
-    if (steps.is_number_integer()) a << '-' << steps.get<int64_t>();
-    if (eps.is_number()) a << " eps=" << eps.get<double>();
-    t.attack = a.str();
-  } else {
-    t.attack = "PGD";
-  }
-  const Json& curve = member(j, "curve");
-  if (!curve.is_array()) throw Error(describe(what, "has no curve of held-out checks"));
-  constexpr double kMaxSeconds = 1e9;
-  for (size_t i = 0; i < curve.size(); ++i) {
-    const Json& c = curve[i];
-    const std::string at = "curve[" + std::to_string(i) + "].";
-    Check k;
-    k.epoch = static_cast<int64_t>(number(member(c, "epoch"), at + "epoch", 0, 1e9));
-    k.batches = static_cast<int64_t>(number(member(c, "batches"), at + "batches", 0, 1e15));
-    k.seconds = number(member(c, "seconds"), at + "seconds", 0, kMaxSeconds);
-    k.epsilon = number(member(c, "epsilon"), at + "epsilon", 0, 1);
-    k.clean = number(member(c, "clean_accuracy"), at + "clean_accuracy", 0, 1);
-    k.robust = number(member(c, "robust_accuracy"), at + "robust_accuracy", 0, 1);
-    t.checks.push_back(k);
-  }
-  const Json& best = member(j, "best_check");
-  if (best.is_number_integer() && best.get<int64_t>() >= 0 &&
-      best.get<int64_t>() < static_cast<int64_t>(t.checks.size())) {
-    t.best = best.get<int64_t>();
-  }
-  const Json& target = member(j, "target_robust_accuracy");
-  if (!target.is_null()) t.target = number(target, "target_robust_accuracy", 0, 1);
-  const Json& reached = member(j, "time_to_target_seconds");
-  if (!reached.is_null()) t.time_to_target = number(reached, "time_to_target_seconds", 0, kMaxSeconds);
-  return t;
-}
-
 std::string seconds_text(double s) {
   std::ostringstream o;
   o << static_cast<int64_t>(std::llround(s)) << " s";
@@ -230,11 +161,11 @@ std::string seconds_text(double s) {
 }
 
 // One sentence: the method, the kept check and the target.
-std::string training_summary(const TrainingCurve& t) {
+std::string training_summary(const metrics::TrainingRecord& t) {
   std::ostringstream o;
-  o << t.method << ": " << t.checks.size() << " held-out checks under " << t.attack;
+  o << t.method << ": " << t.checks.size() << " held-out checks under " << t.check_attack_label();
   if (t.best >= 0) {
-    const Check& b = t.checks[static_cast<size_t>(t.best)];
+    const metrics::TrainingCheck& b = t.checks[static_cast<size_t>(t.best)];
     o << "; kept the check after " << seconds_text(b.seconds) << " (epoch " << b.epoch
       << "): clean " << pct(b.clean) << ", robust " << pct(b.robust);
   }
@@ -263,8 +194,9 @@ Rendered render(const Inputs& in) {
   const auto final_transfer_m = optional_record(in.final_transfer, "final_transfer_metrics");
   const auto final_pgd_m = optional_record(in.final_pgd, "final_pgd_metrics");
   const auto final_apgd_m = optional_record(in.final_apgd, "final_apgd_metrics");
-  const std::optional<TrainingCurve> training =
-      in.training ? std::optional<TrainingCurve>(read_training(*in.training)) : std::nullopt;
+  const std::optional<metrics::TrainingRecord> training =
+      in.training ? std::optional(metrics::read_training(*in.training, "training_metrics"))
+                  : std::nullopt;
 
   // --- What happened, checked for consistency between the inputs.
   const std::string& original = clean.model_sha256;
@@ -286,14 +218,24 @@ Rendered render(const Inputs& in) {
     if (!*m) continue;
     const std::string& sha = (*m)->model_sha256;
     if (!final_sha.empty() && sha != final_sha) {
-      throw Error(describe(what, "evaluates model " + short_sha(sha) + ", the other final "
-                                 "metrics model " + short_sha(final_sha)));
+      throw Error(describe(what, "evaluates model " + short_sha(sha) +
+                                     ", the other final "
+                                     "metrics model " +
+                                     short_sha(final_sha)));
     }
     final_sha = sha;
   }
   const bool have_final = !final_sha.empty();
   const bool retrained = have_final && final_sha != original;
-  const std::string fin = retrained ? "defended" : "kept";  // what the final model is
+  // A final model made by clean fine-tuning (on a canary set of a shifted distribution) rather
+  // than by the PGD defence; its evaluate metrics carry the model's training record.
+  bool fine_tuned = false;
+  for (const auto& [m, what] : finals) {
+    if (*m && (*m)->training_method == "clean-fine-tune") fine_tuned = retrained;
+  }
+  // What the final model is.
+  const std::string fin = !retrained ? "kept" : fine_tuned ? "fine-tuned" : "defended";
+  const std::string fin_title = !retrained ? "Final" : fine_tuned ? "Fine-tuned" : "Defended";
   const auto& names = clean.class_names;
   if (final_clean_m && final_clean_m->class_names != names) {
     throw Error(describe("final_clean_metrics", "names other classes than clean_metrics"));
@@ -328,16 +270,22 @@ Rendered render(const Inputs& in) {
                  "): a benign distribution shift, against which adversarial retraining does not "
                  "help. ";
     }
-    outcome += retrained ? "PGD adversarial training ran; the final model is " +
-                               short_sha(final_sha) + ", trained from " + short_sha(original) + "."
-                         : "The final model was not retrained.";
+    outcome += !retrained ? "The final model was not retrained."
+               : fine_tuned
+                   ? "Clean fine-tuning on the labelled canary set ran; the final model is " +
+                         short_sha(final_sha) + ", fine-tuned from " + short_sha(original) + "."
+                   : "PGD adversarial training ran; the final model is " + short_sha(final_sha) +
+                         ", trained from " + short_sha(original) + ".";
   } else {
-    outcome = "No degradation detected (" + mode + " check); the model " + short_sha(original) +
-              " was kept" + (retrained ? " (yet a different final model was evaluated: " +
-                                             short_sha(final_sha) + ")."
-                                       : ".");
+    outcome =
+        "No degradation detected (" + mode + " check); the model " + short_sha(original) +
+        " was kept" +
+        (retrained ? " (yet a different final model was evaluated: " + short_sha(final_sha) + ")."
+                   : ".");
   }
-  const std::string after = retrained ? "after PGD defence" : "kept (not retrained)";
+  const std::string after = !retrained   ? "kept (not retrained)"
+                            : fine_tuned ? "after clean fine-tuning"
+                                         : "after PGD defence";
 
   // --- Charts.
   const std::vector<std::string> stages = {"clean", "under FGSM", after};
@@ -347,7 +295,10 @@ Rendered render(const Inputs& in) {
   const std::string evolution_svg =
       line_chart("Accuracy evolution", stages, {}, evolution, "stage");
   const std::vector<std::string> bar_labels = {
-      "original clean", "original under FGSM", fin + " clean", fin + " white-box FGSM",
+      "original clean",
+      "original under FGSM",
+      fin + " clean",
+      fin + " white-box FGSM",
       fin + " transfer FGSM",
       fin + " " + (final_pgd_m && final_pgd_m->attack ? final_pgd_m->attack->name() : "PGD")};
   const std::string bars_svg = bar_chart(
@@ -382,16 +333,17 @@ Rendered render(const Inputs& in) {
   add_series(before_curve, "fgsm", "original, FGSM", "#9ec5e8");
   add_series(before_curve, "pgd", "original, PGD", kOriginalColor);
   if (retrained) {  // a kept model's curves are the original's
-    add_series(final_curve, "fgsm", "defended, FGSM", "#9fd8a8");
-    add_series(final_curve, "pgd", "defended, PGD", kFinalColor);
-    add_series(final_apgd_curve, "apgd", "defended, APGD-CE", "#1b5e20");
+    add_series(final_curve, "fgsm", fin + ", FGSM", "#9fd8a8");
+    add_series(final_curve, "pgd", fin + ", PGD", kFinalColor);
+    add_series(final_apgd_curve, "apgd", fin + ", APGD-CE", "#1b5e20");
   }
 
   // --- HTML.
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
-    << escape(in.title) << "</title>\n" << kStyle << "</head>\n<body>\n<h1>" << escape(in.title)
-    << "</h1>\n<p class=\"outcome\">" << escape(outcome) << "</p>\n";
+    << escape(in.title) << "</title>\n"
+    << kStyle << "</head>\n<body>\n<h1>" << escape(in.title) << "</h1>\n<p class=\"outcome\">"
+    << escape(outcome) << "</p>\n";
 
   h << "<h2>Accuracy</h2>\n<table>\n<tr><th>model</th><th>inputs</th><th>accuracy</th></tr>\n";
   const auto row = [&](const std::string& model, const std::string& inputs, double acc) {
@@ -399,11 +351,12 @@ Rendered render(const Inputs& in) {
       << pct(acc) << "</td></tr>\n";
   };
   row("original", "clean test set", clean_acc);
-  row("original", "FGSM set crafted on it (" + attack_label(attacked.dataset_attack) +
-                      ")", attacked_acc);
+  row("original", "FGSM set crafted on it (" + attack_label(attacked.dataset_attack) + ")",
+      attacked_acc);
   if (have_final) {
     row(fin, "clean test set", final_clean);
-    row(fin, "white-box " + (final_fgsm_m ? attack_label(final_fgsm_m->attack) : "FGSM"), final_fgsm);
+    row(fin, "white-box " + (final_fgsm_m ? attack_label(final_fgsm_m->attack) : "FGSM"),
+        final_fgsm);
     row(fin, "transfer: the FGSM set crafted on the original", final_transfer);
     row(fin, "white-box " + pgd_label, final_pgd);
     if (final_apgd_m) row(fin, "white-box " + apgd_label, final_apgd);
@@ -439,7 +392,7 @@ Rendered render(const Inputs& in) {
     std::vector<std::string> x_labels;
     Series clean_s{"held-out clean", {}, kOriginalColor};
     Series robust_s{"held-out robust", {}, kFinalColor};  // the attack is in the sentence
-    const size_t every = (checks.size() + 7) / 8;  // at most 8 labels under the axis
+    const size_t every = (checks.size() + 7) / 8;         // at most 8 labels under the axis
     for (size_t i = 0; i < checks.size(); ++i) {
       xs.push_back(checks[i].seconds);
       x_labels.push_back(i % every == 0 || i + 1 == checks.size()
@@ -458,7 +411,7 @@ Rendered render(const Inputs& in) {
       << "<table>\n<tr><th>check</th><th>epoch</th><th>batches</th><th>s</th><th>eps</th>"
          "<th>clean</th><th>robust</th></tr>\n";
     for (size_t i = 0; i < checks.size(); ++i) {
-      const Check& c = checks[i];
+      const metrics::TrainingCheck& c = checks[i];
       std::ostringstream eps_text;
       eps_text << c.epsilon;
       h << "<tr" << (static_cast<int64_t>(i) == training->best ? " class=\"kept\"" : "")
@@ -473,22 +426,21 @@ Rendered render(const Inputs& in) {
   }
 
   h << "<h2>Confusion matrices</h2>\n<div class=\"charts\">\n"
-    << heatmap("Original model, clean test set", names,
-               clean.confusion_matrix);
+    << heatmap("Original model, clean test set", names, clean.confusion_matrix);
   if (final_clean_m) {
-    h << heatmap(std::string(retrained ? "Defended" : "Final") + " model, clean test set", names,
-                 final_clean_m->confusion_matrix);
+    h << heatmap(fin_title + " model, clean test set", names, final_clean_m->confusion_matrix);
   }
   h << "</div>\n";
 
-  h << "<h2>Detection</h2>\n<p>Mode <b>" << escape(mode) << "</b>: "
-    << (degraded ? "degraded" : "not degraded") << ", verdict <b>" << escape(verdict)
+  h << "<h2>Detection</h2>\n<p>Mode <b>" << escape(mode)
+    << "</b>: " << (degraded ? "degraded" : "not degraded") << ", verdict <b>" << escape(verdict)
     << "</b>.</p>\n";
   std::vector<std::string> reasons;
   collect_reasons(in.detection, reasons);
   if (!reasons.empty()) {
     h << "<ul>\n";
-    for (size_t i = 0; i < reasons.size() && i < 20; ++i) h << "<li>" << escape(reasons[i]) << "</li>\n";
+    for (size_t i = 0; i < reasons.size() && i < 20; ++i)
+      h << "<li>" << escape(reasons[i]) << "</li>\n";
     if (reasons.size() > 20) h << "<li>... " << reasons.size() - 20 << " more</li>\n";
     h << "</ul>\n";
   }
@@ -501,13 +453,12 @@ Rendered render(const Inputs& in) {
   settings.emplace_back("original model sha256", original);
   flatten(member(member(in.clean, "model"), "training"), "original training", 1, settings);
   flatten(member(member(member(in.attacked, "dataset"), "provenance"), "attack"),
-          "attack at inference", 1,
-          settings);
+          "attack at inference", 1, settings);
   if (have_final) {
     settings.emplace_back("final model sha256", final_sha);
     if (retrained) {
       flatten(in.final_clean ? member(member(*in.final_clean, "model"), "training") : Json(),
-              "defence training", 1, settings);
+              fine_tuned ? "fine-tuning" : "defence training", 1, settings);
     }
     if (in.final_pgd) flatten(member(*in.final_pgd, "attack"), "final PGD evaluation", 1, settings);
     if (in.final_apgd) {
@@ -519,7 +470,8 @@ Rendered render(const Inputs& in) {
 
   // --- Markdown.
   std::ostringstream md;
-  md << "# " << in.title << "\n\n" << outcome << "\n\n"
+  md << "# " << in.title << "\n\n"
+     << outcome << "\n\n"
      << "| model | inputs | accuracy |\n|---|---|---:|\n"
      << "| original | clean | " << pct(clean_acc) << " |\n"
      << "| original | FGSM (crafted on it) | " << pct(attacked_acc) << " |\n";
@@ -530,8 +482,7 @@ Rendered render(const Inputs& in) {
        << "| " << fin << " | white-box " << pgd_label << " | " << pct(final_pgd) << " |\n";
     if (final_apgd_m) {
       md << "| " << fin << " | white-box " << apgd_label << " | " << pct(final_apgd) << " |\n"
-         << "| " << fin << " | robust (lowest under the attacks above) | " << pct(robust)
-         << " |\n";
+         << "| " << fin << " | robust (lowest under the attacks above) | " << pct(robust) << " |\n";
     }
   }
   if (!sweep.empty()) {
@@ -574,8 +525,8 @@ void run(const Options& o) {
   const Rendered r = render(in);
   io::write_atomically(o.report, r.html, "report");
   io::write_atomically(o.summary, r.markdown, "summary");
-  log::info("report: ", o.report.string(), " (", r.html.size() / 1024, " KiB), summary: ",
-            o.summary.string());
+  log::info("report: ", o.report.string(), " (", r.html.size() / 1024,
+            " KiB), summary: ", o.summary.string());
 }
 
 }  // namespace

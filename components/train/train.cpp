@@ -26,10 +26,22 @@ void run(const Options& o) {
   cfg.log_every = o.log_every;
   cfg.validate();
 
-  auto net = model::make_architecture(o.architecture, ds.class_names, ds.image_shape(), o.seed);
+  const bool fine_tune = !o.init_model.empty();
+  auto net = fine_tune ? model::load_model(o.init_model, "init_model")
+                       : model::make_architecture(o.architecture, ds.class_names, ds.image_shape(),
+                                                  o.seed);
+  if (fine_tune && o.architecture != Options{}.architecture &&
+      o.architecture != net.info().architecture) {
+    throw UsageError(describe(
+        "architecture",
+        "'" + o.architecture + "' does not match init_model's '" + net.info().architecture + "'"));
+  }
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
-  log::info("training ", net.info().architecture, " (", net.parameter_count(), " parameters) on ",
-            ds.size(), " images for ", cfg.epochs, " epochs");
+  const std::string parent_sha = net.info().sha256;
+  log::info(fine_tune ? "fine-tuning " : "training ", net.info().architecture, " (",
+            net.parameter_count(), " parameters",
+            fine_tune ? ", model " + parent_sha.substr(0, 12) : std::string(), ") on ", ds.size(),
+            " images for ", cfg.epochs, " epochs");
   training::CheckpointConfig checkpoint;
   checkpoint.dir = o.checkpoint_dir;
   checkpoint.resume = o.resume;
@@ -37,7 +49,8 @@ void run(const Options& o) {
     cli::check_writable(checkpoint.file(), "checkpoint_dir");
     checkpoint.run = {{"tool", "train"},
                       {"parameters", cli::result_parameters(spec(), o)},
-                      {"dataset_sha256", training::dataset_fingerprint(ds)}};
+                      {"dataset_sha256", training::dataset_fingerprint(ds)},
+                      {"init_model_sha256", fine_tune ? io::Json(parent_sha) : io::Json(nullptr)}};
   }
   const auto history = training::train_clean(net, ds, cfg, checkpoint);
 
@@ -47,7 +60,9 @@ void run(const Options& o) {
     hist.push_back(training::to_json(r));
     seconds += r.seconds;
   }
-  net.info().training = {{"method", "clean"},
+  if (fine_tune) net.info().parent = {{"sha256", parent_sha}, {"training", net.info().training}};
+  net.info().seed = o.seed;
+  net.info().training = {{"method", fine_tune ? "clean-fine-tune" : "clean"},
                          {"config", training::to_json(cfg)},
                          {"dataset", {{"count", ds.size()}, {"provenance", ds.provenance}}},
                          {"history", hist}};

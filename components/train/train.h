@@ -1,4 +1,5 @@
-// train: clean training of a new model (the paper CNN or a small ResNet) on a dataset artifact.
+// train: clean training of a new model (the paper CNN or a small ResNet) on a dataset artifact, or
+// clean fine-tuning of an existing model folder (--init-model) on new labelled data.
 #pragma once
 
 #include <filesystem>
@@ -11,6 +12,7 @@ namespace advkfp::train {
 
 struct Options : cli::CommonOptions, cli::CheckpointOptions, cli::SigningOptions {
   std::filesystem::path dataset, model, metrics;
+  std::filesystem::path init_model;  ///< optional: fine-tune this model instead of a new one
   std::string architecture = "paper-cnn";
   int64_t epochs = training::Schedule{}.epochs;
   int64_t batch_size = training::Schedule{}.batch_size;

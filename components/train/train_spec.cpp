@@ -6,17 +6,25 @@ namespace advkfp::train {
 
 const cli::Spec<Options>& spec() {
   static const auto s =
-      cli::Spec<Options>("train", "Train a new model (the paper CNN or a small ResNet) on a labelled "
-                                  "dataset (Adam, StepLR, cross-entropy).")
+      cli::Spec<Options>("train",
+                         "Train a new model (the paper CNN or a small ResNet) on a labelled "
+                         "dataset, or fine-tune an existing one (Adam, StepLR, "
+                         "cross-entropy).")
           .input("dataset", &Options::dataset, cli::types::kDataset,
                  "Labelled training set (a dataset folder from prepare-data).")
+          .input("init_model", &Options::init_model, cli::types::kModel,
+                 "A model folder to fine-tune (clean training from its weights, e.g. on labelled "
+                 "data of a shifted input distribution) instead of a new model of "
+                 "`architecture`.",
+                 true)
           .output("model", &Options::model, cli::types::kModel,
                   "Trained model folder: TorchScript model.pt + model.json sidecar.")
           .output("metrics", &Options::metrics, cli::types::kMetrics,
                   "Training metrics JSON with the per-epoch history.")
           .param("architecture", &Options::architecture,
                  "paper-cnn (1x28x28 grey, the paper's) or resnet-small (BatchNorm and residual "
-                 "blocks, for colour images such as 3x32x32; takes the dataset's image shape).",
+                 "blocks, for colour images such as 3x32x32; takes the dataset's image shape). "
+                 "With init_model the model's own; another value than the default is refused.",
                  {"paper-cnn", "resnet-small"})
           .param("epochs", &Options::epochs, "Passes over the training set.",
                  training::epochs_range())

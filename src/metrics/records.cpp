@@ -84,7 +84,8 @@ double read_accuracy(const Json& j, const std::string& what) {
     bad_field(what, "accuracy", "is null (the evaluated set was unlabelled)");
   }
   const double a = field<double>(j, "accuracy", what, "a number");
-  if (!(a >= 0 && a <= 1)) bad_field(what, "accuracy", "is " + j["accuracy"].dump() + ", not in [0, 1]");
+  if (!(a >= 0 && a <= 1))
+    bad_field(what, "accuracy", "is " + j["accuracy"].dump() + ", not in [0, 1]");
   return a;
 }
 
@@ -93,25 +94,31 @@ double read_accuracy_file(const std::filesystem::path& path, const std::string& 
 }
 
 EvaluationRecord read_evaluation(const Json& j, const std::string& what) {
-  if (!j.is_object()) throw Error(describe(what, "is not a JSON object (not an evaluate metrics file)"));
+  if (!j.is_object())
+    throw Error(describe(what, "is not a JSON object (not an evaluate metrics file)"));
   EvaluationRecord r;
   r.json = j;
   r.model_sha256 =
       field<std::string>(j, "model.sha256", what, "a string", " (not an evaluate metrics file)");
   if (j.contains("count")) r.count = field<int64_t>(j, "count", what, "an integer");
-  if (!j.contains("accuracy")) bad_field(what, "accuracy", "is missing (not an evaluate metrics file)");
+  if (!j.contains("accuracy"))
+    bad_field(what, "accuracy", "is missing (not an evaluate metrics file)");
   if (!j["accuracy"].is_null()) r.accuracy = read_accuracy(j, what);
   r.class_names = field<std::vector<std::string>>(j, "class_names", what, "a list of strings");
   if (r.accuracy) {
-    r.confusion_matrix =
-        field<std::vector<std::vector<int64_t>>>(j, "confusion_matrix", what, "a matrix of integers");
+    r.confusion_matrix = field<std::vector<std::vector<int64_t>>>(j, "confusion_matrix", what,
+                                                                  "a matrix of integers");
     const size_t n = r.class_names.size();
     bool square = r.confusion_matrix.size() == n;
     for (const auto& row : r.confusion_matrix) square = square && row.size() == n;
     if (!square) {
-      bad_field(what, "confusion_matrix", "is not " + std::to_string(n) + " x " +
-                                              std::to_string(n) + " (one row per class)");
+      bad_field(what, "confusion_matrix",
+                "is not " + std::to_string(n) + " x " + std::to_string(n) + " (one row per class)");
     }
+  }
+  const Json& method = at_path(j, "model.training.method");
+  if (!method.is_null()) {
+    r.training_method = field<std::string>(j, "model.training.method", what, "a string");
   }
   r.attack = attack_at(j, "attack", what);
   r.dataset_attack = attack_at(j, "dataset.provenance.attack", what);
@@ -122,8 +129,8 @@ EvaluationRecord read_evaluation(const Json& j, const std::string& what) {
       const Json& p = curve[i];
       if (!p.is_object() || !p.value("attack", Json()).is_string() ||
           !p.value("epsilon", Json()).is_number() || !p.value("accuracy", Json()).is_number()) {
-        throw Error(describe(what, "robustness_curve point " + p.dump() +
-                                       " lacks attack, epsilon or accuracy"));
+        throw Error(describe(
+            what, "robustness_curve point " + p.dump() + " lacks attack, epsilon or accuracy"));
       }
       r.robustness_curve.push_back({p["attack"].get<std::string>(), p["epsilon"].get<double>(),
                                     p["accuracy"].get<double>()});
@@ -159,6 +166,61 @@ DetectionRecord read_detection(const Json& j, const std::string& what) {
     throw Error(describe(what, "verdict '" + r.verdict + "' is not clean, shift or attack"));
   }
   return r;
+}
+
+std::string TrainingRecord::check_attack_label() const {
+  return check_attack ? check_attack->label() : "PGD";
+}
+
+TrainingRecord read_training(const Json& j, const std::string& what) {
+  if (!j.is_object()) throw Error(describe(what, "is not a JSON object (not pgd-train's metrics)"));
+  const Json& tool = at_path(j, "tool");
+  if (!tool.is_string() || tool.get<std::string>() != "pgd-train") {
+    throw Error(describe(what, "is not pgd-train's metrics (tool " +
+                                   (tool.is_string() ? "'" + tool.get<std::string>() + "'"
+                                                     : std::string("missing")) +
+                                   ")"));
+  }
+  const auto number = [&](const Json& v, const std::string& name, double lo, double hi) {
+    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+      std::ostringstream range;
+      range << '[' << lo << ", " << hi << ']';
+      bad_field(what, name, "is not a number in " + range.str());
+    }
+    return v.get<double>();
+  };
+  TrainingRecord t;
+  const Json& name = at_path(j, "adversarial_method.name");
+  if (name.is_string()) t.method = name.get<std::string>();
+  t.check_attack = attack_at(j, "validation_attack", what);
+  const Json& curve = at_path(j, "curve");
+  if (!curve.is_array()) bad_field(what, "curve", "is not a list (no held-out checks)");
+  constexpr double kMaxSeconds = 1e9;
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const Json& c = curve[i];
+    const std::string at = "curve[" + std::to_string(i) + "].";
+    const auto value = [&](const char* key) { return c.is_object() ? at_path(c, key) : Json(); };
+    TrainingCheck k;
+    k.epoch = static_cast<int64_t>(number(value("epoch"), at + "epoch", 0, 1e9));
+    k.batches = static_cast<int64_t>(number(value("batches"), at + "batches", 0, 1e15));
+    k.seconds = number(value("seconds"), at + "seconds", 0, kMaxSeconds);
+    k.epsilon = number(value("epsilon"), at + "epsilon", 0, 1);
+    k.clean = number(value("clean_accuracy"), at + "clean_accuracy", 0, 1);
+    k.robust = number(value("robust_accuracy"), at + "robust_accuracy", 0, 1);
+    t.checks.push_back(k);
+  }
+  const Json& best = at_path(j, "best_check");
+  if (best.is_number_integer() && best.get<int64_t>() >= 0 &&
+      best.get<int64_t>() < static_cast<int64_t>(t.checks.size())) {
+    t.best = best.get<int64_t>();
+  }
+  const Json& target = at_path(j, "target_robust_accuracy");
+  if (!target.is_null()) t.target = number(target, "target_robust_accuracy", 0, 1);
+  const Json& reached = at_path(j, "time_to_target_seconds");
+  if (!reached.is_null()) {
+    t.time_to_target = number(reached, "time_to_target_seconds", 0, kMaxSeconds);
+  }
+  return t;
 }
 
 }  // namespace advkfp::metrics

@@ -1,5 +1,6 @@
-// The JSON files components hand to each other, as typed records: evaluate's metrics and
-// detect-degradation's report. Every reader (detect-degradation, report) goes through these, so a
+// The JSON files components hand to each other, as typed records: evaluate's metrics,
+// detect-degradation's report and pgd-train's metrics. Every reader (detect-degradation, report)
+// goes through these, so a
 // field is looked up in one place, and a file that lacks a field or has it mistyped gets one line
 // naming the input and the field. Torch-free.
 #pragma once
@@ -16,7 +17,7 @@ namespace advkfp::metrics {
 struct AttackRecord {
   std::string method;  ///< fgsm, pgd or apgd
   double epsilon = 0;
-  int64_t steps = 0;   ///< pgd, apgd
+  int64_t steps = 0;  ///< pgd, apgd
 
   /// "PGD-20", "APGD-CE-100" or "FGSM".
   std::string name() const;
@@ -33,12 +34,15 @@ struct CurvePoint {
 
 /// evaluate's metrics file (its `metrics` output).
 struct EvaluationRecord {
-  std::string model_sha256;            ///< model.sha256: which model was evaluated
-  int64_t count = 0;                   ///< images evaluated
-  std::optional<double> accuracy;      ///< in [0, 1]; null in the file for an unlabelled set
+  std::string model_sha256;        ///< model.sha256: which model was evaluated
+  int64_t count = 0;               ///< images evaluated
+  std::optional<double> accuracy;  ///< in [0, 1]; null in the file for an unlabelled set
   std::vector<std::string> class_names;
   std::vector<std::vector<int64_t>> confusion_matrix;  ///< [true][predicted]; empty if unlabelled
-  std::optional<AttackRecord> attack;  ///< the attack evaluated under (null: clean)
+  /// model.training.method: how the evaluated model was made ("clean", "clean-fine-tune",
+  /// "pgd-adversarial"); empty for a model without a training record (an imported one).
+  std::string training_method;
+  std::optional<AttackRecord> attack;          ///< the attack evaluated under (null: clean)
   std::optional<AttackRecord> dataset_attack;  ///< dataset.provenance.attack: a crafted set's
   std::vector<CurvePoint> robustness_curve;
   int64_t robustness_curve_count = 0;  ///< images each curve point ran over
@@ -72,5 +76,31 @@ struct DetectionRecord {
 
 /// Reads a detect-degradation report. Throws advkfp::Error naming `what` and the field.
 DetectionRecord read_detection(const nlohmann::json& j, const std::string& what);
+
+/// One of pgd-train's held-out checks (an element of its metrics' `curve`).
+struct TrainingCheck {
+  int64_t epoch = 0, batches = 0;
+  double seconds = 0;  ///< wall time since training started, checks included
+  double epsilon = 0;  ///< the training eps at the time (the ramp)
+  double clean = 0;    ///< held-out clean accuracy
+  double robust = 0;   ///< held-out accuracy under check_attack
+};
+
+/// pgd-train's metrics file, as far as the report reads it: the time-to-robustness curve.
+struct TrainingRecord {
+  std::string method = "adversarial training";  ///< adversarial_method.name: madry, fast, ...
+  std::optional<AttackRecord> check_attack;     ///< validation_attack: the checks' attack
+  std::vector<TrainingCheck> checks;
+  std::optional<double> target;          ///< target_robust_accuracy
+  std::optional<double> time_to_target;  ///< time_to_target_seconds, when reached
+  int64_t best = -1;                     ///< best_check: the index of the kept check, or -1
+
+  /// check_attack's label ("PGD-10 (eps 0.15)"), or "PGD" when the file names none.
+  std::string check_attack_label() const;
+};
+
+/// Reads pgd-train's metrics. Throws advkfp::Error naming `what` for metrics of another tool
+/// (its `tool`), a missing curve, or a check value that is not a number in its range.
+TrainingRecord read_training(const nlohmann::json& j, const std::string& what);
 
 }  // namespace advkfp::metrics

@@ -1,9 +1,10 @@
 // The report: what it says for a defended and a kept model, that it is self-contained, and that
 // inputs which do not belong together are refused with the input named.
+#include "report.h"
+
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
-#include "report.h"
 
 using namespace advkfp;
 using nlohmann::json;
@@ -27,7 +28,8 @@ json curve(double scale) {
   json c = json::array();
   for (const std::string attack : {"fgsm", "pgd"}) {
     for (double eps : {0.0, 0.1, 0.3}) {
-      c.push_back({{"attack", attack}, {"epsilon", eps},
+      c.push_back({{"attack", attack},
+                   {"epsilon", eps},
                    {"accuracy", scale * (1.0 - eps) * (attack == "pgd" ? 0.9 : 1.0)}});
     }
   }
@@ -42,9 +44,12 @@ report::Inputs run_inputs(const std::string& final_sha, bool degraded) {
   in.clean["robustness_curve_count"] = 100;
   in.attacked = metrics("aaaa", 0.0731);
   in.attacked["dataset"]["provenance"] = {{"attack", {{"method", "fgsm"}, {"epsilon", 0.15}}}};
-  in.detection = {{"tool", "detect-degradation"}, {"mode", "unlabeled"}, {"degraded", degraded},
-                  {"windows", {{{"ks", {{"name", "ks_max_probability"}, {"p_value", 1e-9}}},
-                                {"reasons", {"KS on max probability: p 1e-09 < alpha"}}}}}};
+  in.detection = {{"tool", "detect-degradation"},
+                  {"mode", "unlabeled"},
+                  {"degraded", degraded},
+                  {"windows",
+                   {{{"ks", {{"name", "ks_max_probability"}, {"p_value", 1e-9}}},
+                     {"reasons", {"KS on max probability: p 1e-09 < alpha"}}}}}};
   in.final_clean = metrics(final_sha, 0.8816);
   in.final_fgsm = metrics(final_sha, 0.6541, {{"method", "fgsm"}, {"epsilon", 0.15}});
   in.final_transfer = metrics(final_sha, 0.7446);
@@ -72,8 +77,8 @@ TEST_CASE("a defended run: evolution, curves, both confusion matrices, numbers a
     CHECK_THAT(r.html, Catch::Contains(v));
   }
   CHECK_THAT(r.html, Catch::Contains("defended, PGD"));
-  CHECK_THAT(r.html, Catch::Contains("Test &lt;report&gt;"));        // escaped
-  CHECK_THAT(r.html, Catch::Contains("windows[0].ks.p_value"));       // detection details
+  CHECK_THAT(r.html, Catch::Contains("Test &lt;report&gt;"));    // escaped
+  CHECK_THAT(r.html, Catch::Contains("windows[0].ks.p_value"));  // detection details
   CHECK_THAT(r.html, Catch::Contains("<li>KS on max probability: p 1e-09 &lt; alpha</li>"));
   CHECK_THAT(r.html, Catch::Contains("original training.config.seed"));  // settings
   // Self-contained: nothing fetched, nothing run.
@@ -84,8 +89,7 @@ TEST_CASE("a defended run: evolution, curves, both confusion matrices, numbers a
   CHECK_THAT(r.markdown, Catch::Contains("| 0.3 | 63.00% | 56.70% | 56.00% | 50.40% |"));
 }
 
-TEST_CASE("a kept model: the report says so and draws no second set of curves",
-          "[unit][report]") {
+TEST_CASE("a kept model: the report says so and draws no second set of curves", "[unit][report]") {
   const auto r = report::render(run_inputs("aaaa", false));
   CHECK_THAT(r.html, Catch::Contains("No degradation detected (unlabeled check); the model aaaa "
                                      "was kept."));
@@ -107,7 +111,8 @@ TEST_CASE("a shift verdict: the report says what changed and that the model was 
   in.detection["verdict"] = "shift";
   in.detection["unlabeled"] = {
       {"windows",
-       {{{"count", 500}, {"verdict", "shift"},
+       {{{"count", 500},
+         {"verdict", "shift"},
          {"ks", {{"max_probability", {{"statistic", 0.31}}}, {"entropy", {{"statistic", 0.29}}}}},
          {"squeeze", {{"flagged_count", 120}}},
          {"adversarial", {{"flagged_count", 20}}}}}}};
@@ -142,7 +147,8 @@ TEST_CASE("inputs that do not belong together are refused, naming the input", "[
 
   in = run_inputs("bbbb", true);
   in.clean["confusion_matrix"] = {{1, 2, 3}, {4, 5, 6}};
-  CHECK_THROWS_WITH(report::render(in), Catch::Contains("clean_metrics: field 'confusion_matrix' is not 3 x 3"));
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::Contains("clean_metrics: field 'confusion_matrix' is not 3 x 3"));
 
   in = run_inputs("bbbb", true);
   in.detection.erase("degraded");
@@ -150,7 +156,8 @@ TEST_CASE("inputs that do not belong together are refused, naming the input", "[
 
   in = run_inputs("bbbb", true);
   (*in.final_pgd)["robustness_curve"][1].erase("accuracy");
-  CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_pgd_metrics: robustness_curve point"));
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::Contains("final_pgd_metrics: robustness_curve point"));
 
   in = run_inputs("bbbb", true);
   in.final_fgsm->erase("accuracy");
@@ -168,13 +175,16 @@ TEST_CASE("with APGD-CE given, the robust accuracy is the lowest under the attac
   auto in = run_inputs("bbbb", true);
   in.final_apgd = metrics("bbbb", 0.5312, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
   auto r = report::render(in);
-  CHECK_THAT(r.markdown, Catch::Contains("| defended | white-box APGD-CE-20 (eps 0.15) | 53.12% |"));
-  CHECK_THAT(r.markdown, Catch::Contains("| defended | robust (lowest under the attacks above) | 53.12% |"));
+  CHECK_THAT(r.markdown,
+             Catch::Contains("| defended | white-box APGD-CE-20 (eps 0.15) | 53.12% |"));
+  CHECK_THAT(r.markdown,
+             Catch::Contains("| defended | robust (lowest under the attacks above) | 53.12% |"));
   CHECK_THAT(r.html, Catch::Contains("final APGD-CE evaluation.steps"));
   // PGD lower than APGD: PGD's figure is the robust one.
   (*in.final_apgd)["accuracy"] = 0.6;
   r = report::render(in);
-  CHECK_THAT(r.markdown, Catch::Contains("| defended | robust (lowest under the attacks above) | 55.09% |"));
+  CHECK_THAT(r.markdown,
+             Catch::Contains("| defended | robust (lowest under the attacks above) | 55.09% |"));
   // An APGD evaluation of another model is refused, naming the input.
   in.final_apgd = metrics("cccc", 0.5, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
   CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_apgd_metrics"));
@@ -187,9 +197,13 @@ json training_metrics(const json& target_seconds) {
   json curve = json::array();
   const double robust[] = {0.0, 0.552, 0.531};
   for (int i = 0; i < 3; ++i) {
-    curve.push_back({{"epoch", i}, {"batches", 844 * i}, {"seconds", 1.9 + 75.0 * i},
-                     {"epsilon", i ? 0.15 : 0.0}, {"clean_accuracy", 0.968 - 0.05 * i},
-                     {"robust_accuracy", robust[i]}, {"train_seconds", 70.0 * i}});
+    curve.push_back({{"epoch", i},
+                     {"batches", 844 * i},
+                     {"seconds", 1.9 + 75.0 * i},
+                     {"epsilon", i ? 0.15 : 0.0},
+                     {"clean_accuracy", 0.968 - 0.05 * i},
+                     {"robust_accuracy", robust[i]},
+                     {"train_seconds", 70.0 * i}});
   }
   return {{"tool", "pgd-train"},
           {"adversarial_method", {{"name", "madry"}}},
@@ -212,7 +226,7 @@ TEST_CASE("the defence's held-out checks are drawn against wall time with the ti
   CHECK(count(r.html, "<svg") == charts + 1);
   CHECK_THAT(r.html, Catch::Contains("Held-out accuracy during adversarial training"));
   CHECK_THAT(r.html, Catch::Contains("<title>held-out robust, 77: 55.2%</title>"));
-  CHECK_THAT(r.html, Catch::Contains("madry: 3 held-out checks under PGD-20 eps=0.15; kept the "
+  CHECK_THAT(r.html, Catch::Contains("madry: 3 held-out checks under PGD-20 (eps 0.15); kept the "
                                      "check after 77 s (epoch 1): clean 91.80%, robust 55.20%; "
                                      "target 55.00% reached after 77 s."));
   // One table row per check, the kept one marked.
@@ -234,8 +248,41 @@ TEST_CASE("the defence's held-out checks are drawn against wall time with the ti
   in.training = training_metrics(76.9);
   (*in.training)["curve"][2]["robust_accuracy"] = 1.5;
   CHECK_THROWS_WITH(report::render(in), Catch::StartsWith("training_metrics:") &&
-                                            Catch::Contains("curve[2].robust_accuracy is not a "
-                                                            "number in [0, 1]"));
+                                            Catch::Contains("field 'curve[2].robust_accuracy' is "
+                                                            "not a number in [0, 1]"));
   (*in.training)["curve"] = "none";
-  CHECK_THROWS_WITH(report::render(in), Catch::Contains("has no curve of held-out checks"));
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::Contains("field 'curve' is not a list (no held-out checks)"));
+  in.training = training_metrics(76.9);
+  (*in.training)["validation_attack"]["method"] = "cw";
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::Contains("field 'validation_attack.method' is 'cw', not fgsm"));
+}
+
+TEST_CASE("a final model made by clean fine-tuning on a shift is reported as fine-tuned",
+          "[unit][report]") {
+  auto in = run_inputs("cccc", true);
+  in.detection["verdict"] = "shift";
+  for (auto* m : {&in.final_clean, &in.final_fgsm, &in.final_transfer, &in.final_pgd}) {
+    (**m)["model"]["training"]["method"] = "clean-fine-tune";
+  }
+  const auto r = report::render(in);
+  CHECK_THAT(r.markdown, Catch::Contains("verdict shift"));
+  CHECK_THAT(r.markdown, Catch::Contains("Clean fine-tuning on the labelled canary set ran; the "
+                                         "final model is cccc, fine-tuned from aaaa."));
+  CHECK_THAT(r.markdown, Catch::Contains("| fine-tuned | clean | 88.16% |"));
+  CHECK_THAT(r.html, Catch::Contains("Fine-tuned model, clean test set"));
+  CHECK_THAT(r.html, Catch::Contains("after clean fine-tuning"));
+  CHECK(r.html.find("PGD adversarial training ran") == std::string::npos);
+  CHECK(r.markdown.find("defended") == std::string::npos);
+  // The same final model made by the PGD defence reads as defended.
+  for (auto* m : {&in.final_clean, &in.final_fgsm, &in.final_transfer, &in.final_pgd}) {
+    (**m)["model"]["training"]["method"] = "pgd-adversarial";
+  }
+  CHECK_THAT(report::render(in).markdown, Catch::Contains("| defended | clean | 88.16% |"));
+  // A method of the wrong type is refused naming the input and the field.
+  (*in.final_fgsm)["model"]["training"]["method"] = 3;
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::StartsWith("final_fgsm_metrics") &&
+                        Catch::Contains("field 'model.training.method' is 3, not a string"));
 }
