@@ -146,6 +146,12 @@ torch::Tensor pgd(model::Classifier& net, const torch::Tensor& x, const torch::T
 
 namespace {
 
+// `size` rows of a batch: the live ones (in order), then settled ones as padding.
+torch::Tensor pick(const torch::Tensor& live_rows, const torch::Tensor& settled_rows,
+                   int64_t size) {
+  return torch::cat({live_rows, settled_rows.slice(0, 0, size - live_rows.size(0))});
+}
+
 // robust_attack_all() on one batch; `correct` (bool [N]) marks the images classified correctly on
 // the clean input.
 torch::Tensor robust_batch(model::Classifier& net, const torch::Tensor& x, const torch::Tensor& y,
@@ -180,11 +186,6 @@ torch::Tensor robust_batch(model::Classifier& net, const torch::Tensor& x, const
     int64_t size = n;
     while (size > 1 && (size + 1) / 2 >= live) size = (size + 1) / 2;
     return size;
-  };
-  // `size` rows of the batch: the live ones (in order), then settled ones as padding.
-  const auto pick = [&](const torch::Tensor& live_rows, const torch::Tensor& settled_rows,
-                        int64_t size) {
-    return torch::cat({live_rows, settled_rows.slice(0, 0, size - live_rows.size(0))});
   };
   const auto settle = [&](const torch::Tensor& rows, const torch::Tensor& xa,
                           const torch::Tensor& which) {  // out[rows[j]] = xa[j] where which[j]
@@ -308,10 +309,6 @@ torch::Tensor apgd(model::Classifier& net, const torch::Tensor& x, const torch::
   const int64_t unit = (n + 7) / 8;
   const auto group_size = [n, unit](int64_t live) {
     return std::min(n, (live + unit - 1) / unit * unit);
-  };
-  const auto pick = [](const torch::Tensor& live_rows, const torch::Tensor& settled_rows,
-                       int64_t size) {
-    return torch::cat({live_rows, settled_rows.slice(0, 0, size - live_rows.size(0))});
   };
   for (int64_t r = 0; r < config.restarts; ++r) {
     torch::Tensor noise;  // drawn for the whole batch, as pgd() draws it
