@@ -263,7 +263,11 @@ void run(const Options& o) {
     if (res.status == 500) message = "internal error";
     reply_error(res, res.status, message);
   });
-  svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
+  // Counted in the post-routing handler, which cpp-httplib (0.11.4, Server::write_response_core)
+  // calls with the final status just before it writes the response, not in the logger, which it
+  // calls after the body is sent: a client that scrapes /metrics after its answer arrived must
+  // find that answer counted. The latency therefore excludes the time spent writing the body.
+  svr.set_post_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     const std::string endpoint = endpoint_name(req.path);
     double seconds = 0;
     if (t_request_start != Clock::time_point{}) {

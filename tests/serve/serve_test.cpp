@@ -153,6 +153,13 @@ TEST_CASE("serve: v2 REST health, metadata and FP32/UINT8 inference as required_
   CHECK(server.metric(R"(advkfp_serve_model_info{sha256=")" + small_trained_model().info().sha256 +
                       R"(",version=")" + f.version + R"("})") == 1);
   CHECK(server.metric("advkfp_serve_batch_size_sum") == 9);
+  // An answer is counted before it is written: a scrape right after it always includes it.
+  for (int i = 1; i <= 20; ++i) {
+    const auto r = c.Post(infer_path(), infer_body(images.narrow(0, 0, 1), true), "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    REQUIRE(server.metric(R"(advkfp_serve_requests_total{endpoint="infer",status="200"})") == 3 + i);
+  }
   CHECK(server.terminate() == 0);
 }
 
