@@ -46,20 +46,6 @@ double ks_statistic_sorted(const std::vector<double>& a, const std::vector<doubl
   return d;
 }
 
-// eval() writes every module's training flag. serve's monitor scores its windows with the model
-// its batcher is running forward passes on, which read those flags, so the flags are written only
-// where some module is still training (a model that is served was put in eval mode when loaded).
-// A module without a `training` attribute is left alone, as jit::Module::train leaves it
-// (is_training() would call it training forever).
-void ensure_eval(model::Classifier& net) {
-  for (const auto& m : net.module().modules()) {
-    if (m.hasattr("training") && m.attr("training").toBool()) {
-      net.eval();
-      return;
-    }
-  }
-}
-
 }  // namespace
 
 double kolmogorov_q(double lambda) {
@@ -174,7 +160,7 @@ Scores score_inputs(model::Classifier& net, const torch::Tensor& images, int64_t
   TORCH_CHECK(batch_size > 0, "score_inputs: batch_size must be positive");
   TORCH_CHECK(images.dim() == 4, "score_inputs: expects [N,C,H,W]");
   torch::NoGradGuard no_grad;
-  ensure_eval(net);
+  net.eval();
   const int64_t n = images.size(0);
   Scores s;
   auto append = [](std::vector<double>& out, const torch::Tensor& t) {

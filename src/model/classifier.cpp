@@ -22,6 +22,17 @@ torch::Tensor Classifier::forward(const torch::Tensor& images) {
   return module_.forward({images}).toTensor();
 }
 
+// A module without a `training` attribute is left alone, as jit::Module::train leaves it
+// (its is_training() would call it training forever).
+void Classifier::eval() {
+  for (const auto& m : module_.modules()) {
+    if (m.hasattr("training") && m.attr("training").toBool()) {
+      module_.eval();
+      return;
+    }
+  }
+}
+
 std::vector<torch::Tensor> Classifier::parameters() const {
   std::vector<torch::Tensor> out;
   for (const auto& p : module_.parameters()) out.push_back(p);

@@ -34,7 +34,10 @@ class Classifier {
   std::vector<torch::Tensor> parameters() const;
   int64_t parameter_count() const;
   void train(bool on = true) { module_.train(on); }
-  void eval() { module_.eval(); }
+  /// Eval mode. Writes the modules' `training` flags only where one is still set: a served model
+  /// is put in eval mode when loaded, and serve's monitor thread then scores windows with it while
+  /// the batcher's forward passes read those flags, so an eval() that rewrote them would race.
+  void eval();
 
   /// Deep copies of the parameter and buffer values (for keeping the best epoch; buffers hold
   /// BatchNorm's running statistics, which belong to the weights they were gathered with).

@@ -174,8 +174,9 @@ TEST_CASE("scores are probabilities, entropies and L1 distances", "[unit][detect
   }
 }
 
-// serve's monitor scores windows with the model its batcher is running, so scoring writes the
-// modules' training flags only where one is still set; it must still find one set on a child.
+// serve's monitor scores windows with the model its batcher is running, so Classifier::eval(),
+// which scoring calls, writes the modules' training flags only where one is still set; it must
+// still find one set on a child.
 TEST_CASE("scoring puts every module in eval mode including a child left training",
           "[unit][detection]") {
   // A ResNet (BatchNorm reads self.training) inside a wrapper, as import-model builds one.
