@@ -13,10 +13,18 @@
 // - backend/src/apiserver/common/utils.go (CustomMarshaler): JSON field names are the proto's
 //   snake_case names, and unknown fields are refused;
 // - sdk/python/kfp/client/__init__.py: in a pod, the SDK reads that token from
-//   /var/run/secrets/kubeflow/pipelines/token (a projected ServiceAccount token).
+//   /var/run/secrets/kubeflow/pipelines/token (a projected ServiceAccount token);
+// - run.proto: rpc GetRun is `GET /apis/v2beta1/runs/{run_id}`, authorized as verb "get" on
+//   "runs" (run_server.go, getRun); the Run's `state` (field 13) is a RuntimeState, written by
+//   name (protojson's default; CustomMarshaler sets EmitUnpopulated false, so an unset state is
+//   absent): PENDING, RUNNING, SUCCEEDED, SKIPPED, FAILED, CANCELING, CANCELED, PAUSED; `error`
+//   (field 14) is a google.rpc.Status {code, message}. SUCCEEDED, SKIPPED, FAILED and CANCELED
+//   are final (CANCELING "may only change its state to SUCCEEDED, FAILED or CANCELED"; PAUSED
+//   "can be resumed").
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -29,7 +37,18 @@ struct KfpRunConfig {
   nlohmann::json parameters = nlohmann::json::object();  ///< fixed runtime parameters
   std::string window_parameter = "window_uri";  ///< the parameter that gets the window's location
   double timeout_s = 30;
+  double poll_s = 30;               ///< between two GETs of a run being followed
+  double follow_timeout_s = 86400;  ///< a run not final by then is no longer followed
 };
+
+/// What GET /apis/v2beta1/runs/{run_id} says of a run.
+struct RunStatus {
+  std::string state;  ///< the RuntimeState's name; empty when the answer has none
+  std::string error;  ///< error.message, when the answer has one
+};
+
+/// SUCCEEDED, SKIPPED, FAILED, CANCELED.
+bool is_final_state(const std::string& state);
 
 /// The body of POST /apis/v2beta1/runs: a run of the configured pipeline version named
 /// `display_name`, with the fixed parameters and `window_parameter` = `window_uri`.
@@ -40,5 +59,16 @@ nlohmann::json create_run_body(const KfpRunConfig& config, const std::string& di
 /// problem (unreachable, token file unreadable, an HTTP error status with the server's message).
 std::string create_run(const KfpRunConfig& config, const std::string& display_name,
                        const std::string& window_uri);
+
+/// One GET of the run. Throws advkfp::Error as create_run does.
+RunStatus get_run(const KfpRunConfig& config, const std::string& run_id);
+
+/// Follows a run until it is final: GETs it every config.poll_s (sleeping through `wait`, which
+/// returns false to stop following), calling `on_change` with each new state and with each
+/// failed GET (state empty, error the failure; the next poll tries again). Returns the final
+/// status, or an empty state when stopped or when config.follow_timeout_s passed first.
+RunStatus follow_run(const KfpRunConfig& config, const std::string& run_id,
+                     const std::function<bool(double seconds)>& wait,
+                     const std::function<void(const RunStatus&)>& on_change);
 
 }  // namespace advkfp::serve

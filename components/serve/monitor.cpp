@@ -4,6 +4,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -118,8 +120,16 @@ void Monitor::stop() {
   }
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
-  std::lock_guard<std::mutex> lock(defence_->mutex);
-  if (defence_->running) log::info("detector: the defence command is still running; not waited for");
+  {
+    std::lock_guard<std::mutex> lock(defence_->mutex);
+    defence_->stopping = true;
+    if (defence_->running) {
+      log::info("detector: the defence ", config_.kfp ? "KFP run" : "command",
+                " is still running; not waited for");
+    }
+  }
+  defence_->stop_wake.notify_all();
+  if (follower_.joinable()) follower_.join();
 }
 
 void Monitor::loop() {
@@ -240,6 +250,7 @@ void Monitor::fire(const std::string& reason, const ModelPtr& model, int64_t win
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(cooldown));
     telemetry->defence_running(false);
+    telemetry->defence_outcome(code == 0 ? "succeeded" : "failed");
     if (code == 0) {
       log::info("detector: defence command (pid ", pid, ") finished; cooldown ", cooldown, " s");
     } else {
@@ -265,13 +276,53 @@ void Monitor::start_run(const std::string& reason, const fs::path& saved) {
     log::error("detector: defence not started: ", e.what());
     return;
   }
-  // The run goes on in the cluster; it counts from its creation for the cooldown.
-  defence_->cooldown_until = std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(config_.cooldown_s));
+  defence_->running = true;
   telemetry_->trigger("started");
+  telemetry_->defence_running(true);
   log::warn("detector: defence started: KFP run ", run_id, " of pipeline ", config_.kfp->pipeline_id,
             " with ", config_.kfp->window_parameter, "=", uri, " (", reason, ")");
+  // The previous follower set `running` false under this lock and then returned without locking.
+  if (follower_.joinable()) follower_.join();
+  follower_ = std::thread([run_id, kfp = *config_.kfp, defence = defence_, telemetry = telemetry_,
+                           cooldown = config_.cooldown_s] {
+    const auto wait = [&](double seconds) {
+      std::unique_lock<std::mutex> lock(defence->mutex);
+      return !defence->stop_wake.wait_for(lock, std::chrono::duration<double>(seconds),
+                                          [&] { return defence->stopping; });
+    };
+    const auto on_change = [&](const RunStatus& s) {
+      if (s.state.empty() && !s.error.empty()) {
+        log::warn("detector: KFP run ", run_id, ": ", s.error, " (tried again in ", kfp.poll_s,
+                  " s)");
+      } else {
+        log::info("detector: KFP run ", run_id, ": ", s.state.empty() ? "no state yet" : s.state,
+                  s.error.empty() ? "" : " (" + s.error + ")");
+      }
+    };
+    const auto end = follow_run(kfp, run_id, wait, on_change);
+    std::lock_guard<std::mutex> lock(defence->mutex);
+    if (defence->stopping && end.state.empty()) return;  // the server is stopping
+    defence->running = false;
+    defence->cooldown_until = std::chrono::steady_clock::now() +
+                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(cooldown));
+    telemetry->defence_running(false);
+    if (end.state.empty()) {
+      telemetry->defence_outcome("unfollowed");
+      log::error("detector: KFP run ", run_id, " was not final after ", kfp.follow_timeout_s,
+                 " s; no longer followed; cooldown ", cooldown, " s");
+    } else if (end.state == "SUCCEEDED") {
+      telemetry->defence_outcome("succeeded");
+      log::info("detector: KFP run ", run_id, " SUCCEEDED; cooldown ", cooldown, " s");
+    } else {
+      std::string result = end.state;
+      std::transform(result.begin(), result.end(), result.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      telemetry->defence_outcome(result);
+      log::error("detector: KFP run ", run_id, " ended ", end.state,
+                 end.error.empty() ? "" : ": " + end.error, "; cooldown ", cooldown, " s");
+    }
+  });
 }
 
 }  // namespace advkfp::serve

@@ -34,7 +34,8 @@ struct MonitorConfig {
   int64_t batch_size = 256;  ///< inputs per forward pass of the detector
   std::filesystem::path windows_dir;  ///< where alarm windows are saved; empty: not saved
   std::string command;                ///< the defence command (run by /bin/sh); empty: none
-  /// Or a run on a KFP endpoint (command empty): counts from its creation for the cooldown.
+  /// Or a run on a KFP endpoint (command empty): followed until it is final (GET every
+  /// kfp->poll_s), as a command is waited for; the cooldown counts from its end.
   std::optional<KfpRunConfig> kfp;
   std::string kfp_windows_uri;  ///< where the pipeline sees windows_dir; empty: the local path
   double cooldown_s = 300;
@@ -63,7 +64,8 @@ class Monitor {
   // What the defence command's waiter shares with the monitor (it may outlive it at exit).
   struct Defence {
     std::mutex mutex;
-    bool running = false;
+    std::condition_variable stop_wake;  ///< wakes the KFP run's follower when stopping
+    bool running = false, stopping = false;
     std::chrono::steady_clock::time_point cooldown_until{};
   };
   void loop();
@@ -88,6 +90,7 @@ class Monitor {
   bool alarm_ = false;
   std::deque<torch::Tensor> recent_;  ///< images of the last `consecutive` windows
   std::shared_ptr<Defence> defence_ = std::make_shared<Defence>();
+  std::thread follower_;  ///< follows the last KFP run; joined when stopping
   std::thread worker_;
 };
 

@@ -96,6 +96,7 @@ void run(const Options& o) {
     kfp->experiment_id = o.kfp_experiment_id;
     kfp->token_file = o.kfp_token_file;
     kfp->window_parameter = o.kfp_window_parameter;
+    kfp->poll_s = o.kfp_poll_s;
     try {
       kfp->parameters = Json::parse(o.kfp_parameters);
     } catch (const Json::exception&) {

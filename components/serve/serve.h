@@ -50,6 +50,7 @@ struct Options : cli::CommonOptions {
   std::string kfp_parameters = "{}";
   std::string kfp_window_parameter = "window_uri";
   std::string kfp_windows_uri;
+  double kfp_poll_s = 30;
   int64_t batch_size = 256;
 };
 

@@ -11,7 +11,8 @@ const cli::Spec<Options>& spec() {
           "/v2/health/ready, /v2, /v2/models/NAME[/versions/V][/ready], POST "
           "/v2/models/NAME[/versions/V]/infer with FP32 or UINT8 tensors, and Prometheus "
           "/metrics; with --grpc-port, the same protocol over gRPC (KServe's "
-          "grpc_predict_v2.proto). Concurrent requests are batched. With a calibration or a reference set, "
+          "grpc_predict_v2.proto). Concurrent requests are batched. With a calibration or a "
+          "reference set, "
           "every served input goes through detect-degradation's label-free detector in windows; "
           "after `consecutive` bad windows the inputs are saved as a dataset and --on-alarm runs. "
           "A newer model at --model is loaded beside the served one and swapped in between "
@@ -71,7 +72,8 @@ const cli::Spec<Options>& spec() {
                  "Clean held-out inputs: calibrate live detection on them for every model "
                  "loaded (the served one and each swapped in); labels unused.",
                  true)
-          .param("fpr", &Options::fpr, "reference: per-input false-positive rate of the thresholds.",
+          .param("fpr", &Options::fpr,
+                 "reference: per-input false-positive rate of the thresholds.",
                  cli::in_range(0, 1, true, true))
           .param("squeeze_bits", &Options::squeeze_bits,
                  "reference: bit depth of the bit-reduction squeezer.", cli::in_range(1, 8))
@@ -99,8 +101,8 @@ const cli::Spec<Options>& spec() {
                  cli::at_least(0))
           .param("kfp_endpoint", &Options::kfp_endpoint,
                  "Instead of on_alarm: on an alarm, create a run on this Kubeflow Pipelines API "
-                 "endpoint (http://HOST:PORT[/PREFIX]; POST /apis/v2beta1/runs), one at a time "
-                 "per cooldown_s; needs windows_dir and kfp_pipeline_id.")
+                 "endpoint (http://HOST:PORT[/PREFIX]; POST /apis/v2beta1/runs) and follow it to "
+                 "its end (one at a time, then cooldown_s); needs windows_dir and kfp_pipeline_id.")
           .param("kfp_pipeline_id", &Options::kfp_pipeline_id, "kfp_endpoint: the pipeline to run.")
           .param("kfp_pipeline_version_id", &Options::kfp_pipeline_version_id,
                  "kfp_endpoint: its version (empty: the latest).")
@@ -116,6 +118,10 @@ const cli::Spec<Options>& spec() {
           .param("kfp_windows_uri", &Options::kfp_windows_uri,
                  "kfp_endpoint: where the pipeline sees windows_dir (e.g. minio://bucket/windows); "
                  "the window's location is this plus its folder's name (empty: its local path).")
+          .param("kfp_poll_s", &Options::kfp_poll_s,
+                 "kfp_endpoint: seconds between two GET /apis/v2beta1/runs/{run_id} of the run "
+                 "being followed.",
+                 cli::in_range(0, 3600, true))
           .param("batch_size", &Options::batch_size, "Inputs per forward pass of the detector.",
                  cli::at_least(1))
           .common()

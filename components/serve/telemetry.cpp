@@ -18,10 +18,12 @@ p::Histogram::BucketBoundaries batch_buckets(int64_t max_batch) {
 
 Telemetry::Telemetry(int64_t max_batch)
     : registry_(std::make_shared<p::Registry>()),
-      requests_(p::BuildCounter()
-                    .Name("advkfp_serve_requests_total")
-                    .Help("Requests answered, by endpoint and status (HTTP status code, or gRPC code name)")
-                    .Register(*registry_)),
+      requests_(
+          p::BuildCounter()
+              .Name("advkfp_serve_requests_total")
+              .Help(
+                  "Requests answered, by endpoint and status (HTTP status code, or gRPC code name)")
+              .Register(*registry_)),
       latency_(p::BuildHistogram()
                    .Name("advkfp_serve_request_duration_seconds")
                    .Help("Time from a request's arrival to its answer, by endpoint and status code")
@@ -73,9 +75,13 @@ Telemetry::Telemetry(int64_t max_batch)
                     .Register(*registry_)),
       defence_running_(p::BuildGauge()
                            .Name("advkfp_defence_running")
-                           .Help("1 while the defence command runs")
+                           .Help("1 while the defence command or KFP run is going on")
                            .Register(*registry_)
-                           .Add({})) {}
+                           .Add({})),
+      outcomes_(p::BuildCounter()
+                    .Name("advkfp_defence_outcomes_total")
+                    .Help("Started defences that ended, by how they ended")
+                    .Register(*registry_)) {}
 
 void Telemetry::request(const std::string& endpoint, int status, double seconds) {
   request(endpoint, std::to_string(status), seconds);
@@ -127,6 +133,10 @@ void Telemetry::trigger(const std::string& result) {
 }
 
 void Telemetry::defence_running(bool on) { defence_running_.Set(on ? 1 : 0); }
+
+void Telemetry::defence_outcome(const std::string& result) {
+  outcomes_.Add({{"result", result}}).Increment();
+}
 
 std::string Telemetry::scrape() const {
   return p::TextSerializer().Serialize(registry_->Collect());

@@ -39,6 +39,9 @@ class Telemetry {
   void alarm(bool on, int64_t bad_run);
   void trigger(const std::string& result);  ///< started, skipped_running, skipped_cooldown, failed
   void defence_running(bool on);
+  /// How a started defence ended: succeeded, failed (a command's non-zero exit; a KFP run FAILED),
+  /// skipped, canceled (KFP run states), unfollowed (a KFP run not final within the follow time).
+  void defence_outcome(const std::string& result);
 
   /// The text exposition format of every metric.
   std::string scrape() const;
@@ -58,6 +61,7 @@ class Telemetry {
   prometheus::Gauge& bad_run_;
   prometheus::Family<prometheus::Counter>& triggers_;
   prometheus::Gauge& defence_running_;
+  prometheus::Family<prometheus::Counter>& outcomes_;
   std::mutex model_mutex_;
   prometheus::Gauge* model_gauge_ = nullptr;
 };
