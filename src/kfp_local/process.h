@@ -16,7 +16,11 @@ namespace advkfp::kfp_local {
 struct ResourceUsage {
   double user_seconds = 0;
   double system_seconds = 0;
-  int64_t peak_rss_kb = 0;  ///< the process's maximum resident set size
+  /// The process's maximum resident set size. Linux starts it at the spawning process's own
+  /// peak (fs/exec.c, exec_mmap: setmax_mm_hiwater_rss of the memory the child had before exec,
+  /// which a posix_spawn child shares with its parent), so it is at least kfp-local's peak (a few
+  /// tens of MB), and a task's own figure only above that.
+  int64_t peak_rss_kb = 0;
   int64_t minor_faults = 0;
   int64_t major_faults = 0;
 };

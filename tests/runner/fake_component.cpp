@@ -9,8 +9,10 @@
 //   --env NAME PATH              write the value of environment variable NAME to PATH
 //   --executor-output EXECUTOR_INPUT_JSON TEXT
 //                                write TEXT to outputs.outputFile of the given ExecutorInput
-//   --touch MB                   allocate MB MiB and write to every page of it
+//   --touch MB                   map MB MiB and write to every page of it (kept to the end)
 //   --exit CODE                  print "failing with CODE" to stderr and exit with CODE
+#include <sys/mman.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -52,11 +54,13 @@ int main(int argc, char** argv) {
       }
       i += 2;
     } else if (action == "--touch" && need(1)) {
+      // Mapped directly and kept to the end: a sanitizer's allocator would give a freed block
+      // back early, and its leak check at exit would then set the peak instead.
       const size_t bytes = std::stoul(argv[i + 1]) << 20;
-      auto* block = static_cast<volatile char*>(std::malloc(bytes));
-      if (block == nullptr) return usage("cannot allocate");
+      void* mapped = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (mapped == MAP_FAILED) return usage("cannot allocate");
+      auto* block = static_cast<volatile char*>(mapped);
       for (size_t b = 0; b < bytes; b += 4096) block[b] = 1;
-      std::free(const_cast<char*>(block));
       i += 1;
     } else if (action == "--mkdir" && need(1)) {
       std::error_code ec;
