@@ -3,7 +3,9 @@
 // detection and the settings) and a Markdown summary. Reads JSON only; no model, no data.
 #include "report.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <limits>
 #include <map>
 #include <set>
@@ -177,6 +179,42 @@ std::string training_summary(const metrics::TrainingRecord& t) {
   return o.str();
 }
 
+std::string seconds1(double s) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1) << s << " s";
+  return o.str();
+}
+
+// One paragraph: the episode's timings and accuracies, as far as they happened.
+std::string live_summary(const metrics::TimelineRecord& t) {
+  std::ostringstream o;
+  o << t.requests << " requests, " << t.failed << " failed. ";
+  if (const auto a = t.accuracy_between(0, t.attack_at_s)) {
+    o << "Accuracy of the answers before the attack: " << pct(*a) << ". ";
+  }
+  o << "The attack began at " << seconds1(t.attack_at_s);
+  if (!t.alarm_at_s) {
+    o << "; no alarm was raised.";
+    return o.str();
+  }
+  o << "; the alarm came " << seconds1(*t.alarm_at_s - t.attack_at_s) << " later";
+  if (t.defence_started_at_s) o << ", the defence started at " << seconds1(*t.defence_started_at_s);
+  if (!t.model_swapped_at_s) {
+    o << "; no new model was swapped in.";
+    return o.str();
+  }
+  const double swap = *t.model_swapped_at_s;
+  o << ", and the new model answered from " << seconds1(swap) << ", "
+    << seconds1(swap - *t.alarm_at_s) << " after the alarm.";
+  const auto before = t.accuracy_between(std::max(t.attack_at_s, swap - 60), swap);
+  const auto after = t.accuracy_between(swap, swap + 60);
+  if (before && after) {
+    o << " Accuracy under attack in the minute before the swap: " << pct(*before)
+      << "; in the minute after: " << pct(*after) << ".";
+  }
+  return o.str();
+}
+
 }  // namespace
 
 Rendered render(const Inputs& in) {
@@ -196,6 +234,9 @@ Rendered render(const Inputs& in) {
   const auto final_apgd_m = optional_record(in.final_apgd, "final_apgd_metrics");
   const std::optional<metrics::TrainingRecord> training =
       in.training ? std::optional(metrics::read_training(*in.training, "training_metrics"))
+                  : std::nullopt;
+  const std::optional<metrics::TimelineRecord> timeline =
+      in.timeline ? std::optional(metrics::read_timeline(*in.timeline, "traffic_timeline"))
                   : std::nullopt;
 
   // --- What happened, checked for consistency between the inputs.
@@ -425,6 +466,30 @@ Rendered render(const Inputs& in) {
          "same random starts each time; the defended model is the kept check's weights.</p>\n";
   }
 
+  if (timeline) {
+    std::vector<std::string> x_labels;
+    std::vector<double> xs;
+    Series accuracy_s{"accuracy of the answers", {}, kFinalColor};
+    const size_t n = timeline->seconds.size();
+    const size_t every = std::max<size_t>(1, n / 8);
+    for (size_t i = 0; i < n; ++i) {
+      const metrics::TimelineSecond& sec = timeline->seconds[i];
+      xs.push_back(static_cast<double>(sec.t));
+      x_labels.push_back(i % every == 0 ? std::to_string(sec.t) : std::string());
+      accuracy_s.y.push_back(sec.accuracy ? *sec.accuracy : kNaN);
+    }
+    h << "<h2>Live episode</h2>\n<p>" << escape(live_summary(*timeline)) << "</p>\n"
+      << line_chart("Accuracy of the served answers over time", x_labels, xs, {accuracy_s},
+                    "seconds since the traffic started")
+      << "<table>\n<tr><th>s</th><th>event</th><th>detail</th></tr>\n<tr><td class=\"num\">"
+      << escape(seconds1(timeline->attack_at_s)) << "</td><td>attack began</td><td></td></tr>\n";
+    for (const metrics::TimelineEvent& e : timeline->events) {
+      h << "<tr><td class=\"num\">" << escape(seconds1(e.t)) << "</td><td>" << escape(e.kind)
+        << "</td><td>" << escape(e.detail) << "</td></tr>\n";
+    }
+    h << "</table>\n";
+  }
+
   h << "<h2>Confusion matrices</h2>\n<div class=\"charts\">\n"
     << heatmap("Original model, clean test set", names, clean.confusion_matrix);
   if (final_clean_m) {
@@ -498,6 +563,7 @@ Rendered render(const Inputs& in) {
     }
   }
   if (training && retrained) md << "\nDefence training: " << training_summary(*training) << "\n";
+  if (timeline) md << "\nLive episode: " << live_summary(*timeline) << "\n";
   md << "\nModels: original `" << short_sha(original) << "`"
      << (have_final ? ", " + fin + " `" + short_sha(final_sha) + "`" : std::string()) << ".\n";
   return {h.str(), md.str()};
@@ -522,6 +588,7 @@ void run(const Options& o) {
   in.final_pgd = read_optional(o.final_pgd_metrics, "final_pgd_metrics");
   in.final_apgd = read_optional(o.final_apgd_metrics, "final_apgd_metrics");
   in.training = read_optional(o.training_metrics, "training_metrics");
+  in.timeline = read_optional(o.traffic_timeline, "traffic_timeline");
   const Rendered r = render(in);
   io::write_atomically(o.report, r.html, "report");
   io::write_atomically(o.summary, r.markdown, "summary");

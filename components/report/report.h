@@ -15,6 +15,7 @@ struct Options : cli::CommonOptions {
   std::filesystem::path final_clean_metrics, final_fgsm_metrics, final_transfer_metrics,
       final_pgd_metrics, final_apgd_metrics;
   std::filesystem::path training_metrics;
+  std::filesystem::path traffic_timeline;
   std::filesystem::path report, summary;
   std::string title = "Adversarial robustness report";
 };
@@ -30,6 +31,7 @@ struct Inputs {
   nlohmann::json clean, attacked, detection;
   std::optional<nlohmann::json> final_clean, final_fgsm, final_transfer, final_pgd, final_apgd;
   std::optional<nlohmann::json> training;  ///< pgd-train's metrics: the held-out checks' curve
+  std::optional<nlohmann::json> timeline;  ///< traffic's timeline of a live episode
 };
 
 struct Rendered {

@@ -32,6 +32,10 @@ const cli::Spec<Options>& spec() {
           .input("training_metrics", &Options::training_metrics, cli::types::kMetrics,
                  "pgd-train's metrics of the defended model: its held-out checks (clean and "
                  "robust accuracy against wall time) and the time to its target.", true)
+          .input("traffic_timeline", &Options::traffic_timeline, cli::types::kMetrics,
+                 "traffic's timeline of a live episode (serve + traffic): shown as accuracy over "
+                 "time with the server's events (alarm, defence, swap).",
+                 true)
           .output("report", &Options::report, cli::types::kHtml,
                   "Self-contained HTML page (no scripts, no network), shown by the KFP UI.")
           .output("summary", &Options::summary, cli::types::kMarkdown, "Markdown summary table.")

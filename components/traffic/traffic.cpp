@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include "data/dataset.h"
 #include "io/files.h"
 #include "io/json.h"
+#include "metrics/records.h"
 #include "model/classifier.h"
 
 namespace advkfp::traffic {
@@ -225,19 +227,22 @@ void run(const Options& o) {
   watcher.join();
 
   // Per-second buckets.
+  metrics::TimelineRecord timeline;
   const auto n_seconds = static_cast<int64_t>(std::ceil(o.duration_s));
-  Json seconds = Json::array();
-  int64_t failed = 0;
-  for (const auto& s : samples) failed += !s.ok;
+  for (const auto& s : samples) timeline.failed += !s.ok;
+  timeline.requests = static_cast<int64_t>(samples.size());
   for (int64_t sec = 0; sec < n_seconds; ++sec) {
-    int64_t requests = 0, bad = 0, images = 0, correct = 0;
+    metrics::TimelineSecond bucket;
+    bucket.t = sec;
+    bucket.attacked = static_cast<double>(sec) >= o.attack_at_s;
+    int64_t images = 0, correct = 0;
     std::vector<double> lat;
     std::set<std::string> versions;
     for (const auto& s : samples) {
       if (static_cast<int64_t>(s.t) != sec) continue;
-      ++requests;
+      ++bucket.requests;
       if (!s.ok) {
-        ++bad;
+        ++bucket.failed;
         continue;
       }
       images += s.images;
@@ -245,41 +250,36 @@ void run(const Options& o) {
       lat.push_back(s.latency);
       versions.insert(s.version);
     }
-    seconds.push_back({{"t", sec},
-                       {"attacked", sec >= o.attack_at_s},
-                       {"requests", requests},
-                       {"failed", bad},
-                       {"accuracy", images ? Json(static_cast<double>(correct) / images) : Json()},
-                       {"p50_ms", 1000 * serve::client::percentile(lat, 0.5)},
-                       {"p99_ms", 1000 * serve::client::percentile(lat, 0.99)},
-                       {"model_versions", versions}});
+    if (images > 0) bucket.accuracy = static_cast<double>(correct) / static_cast<double>(images);
+    bucket.p50_ms = 1000 * serve::client::percentile(lat, 0.5);
+    bucket.p99_ms = 1000 * serve::client::percentile(lat, 0.99);
+    bucket.model_versions.assign(versions.begin(), versions.end());
+    timeline.seconds.push_back(std::move(bucket));
   }
-  Json ev = Json::array();
-  for (const auto& e : events) ev.push_back({{"t", e.t}, {"kind", e.kind}, {"detail", e.detail}});
-  const auto first = [&](const std::string& kind) -> Json {
+  const auto first = [&](const std::string& kind) -> std::optional<double> {
     for (const auto& e : events) {
       if (e.kind == kind) return e.t;
     }
-    return nullptr;
+    return std::nullopt;
   };
-  Json summary = {{"requests", samples.size()},
-                  {"failed", failed},
-                  {"attack_at_s", o.attack_at_s},
-                  {"alarm_at_s", first("alarm")},
-                  {"defence_started_at_s", first("defence started")},
-                  {"model_swapped_at_s", first("model swapped")}};
-  io::write_json(o.timeline, {{"settings", {{"attack", attacks::to_json(cfg)}, {"rate", o.rate},
-                                            {"concurrency", o.concurrency},
-                                            {"images_per_request", per},
-                                            {"duration_s", o.duration_s}}},
-                              {"summary", summary},
-                              {"events", ev},
-                              {"seconds", seconds}},
-                 "timeline");
+  for (const auto& e : events) timeline.events.push_back({e.t, e.kind, e.detail});
+  timeline.attack_at_s = o.attack_at_s;
+  timeline.alarm_at_s = first("alarm");
+  timeline.defence_started_at_s = first("defence started");
+  timeline.model_swapped_at_s = first("model swapped");
+  timeline.settings = {{"attack", attacks::to_json(cfg)},
+                       {"rate", o.rate},
+                       {"concurrency", o.concurrency},
+                       {"images_per_request", per},
+                       {"duration_s", o.duration_s}};
+  const Json written = metrics::to_json(timeline);
+  io::write_json(o.timeline, written, "timeline");
   if (!o.chart.empty()) {
-    io::write_atomically(o.chart, chart_svg(seconds, events, o.duration_s, o.attack_at_s), "chart");
+    io::write_atomically(
+        o.chart, chart_svg(written["seconds"], events, o.duration_s, o.attack_at_s), "chart");
   }
-  log::info(samples.size(), " requests, ", failed, " failed; events: ", ev.dump());
+  log::info(timeline.requests, " requests, ", timeline.failed,
+            " failed; events: ", written["events"].dump());
 }
 
 }  // namespace

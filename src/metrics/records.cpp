@@ -223,4 +223,125 @@ TrainingRecord read_training(const Json& j, const std::string& what) {
   return t;
 }
 
+std::optional<double> TimelineRecord::accuracy_between(double from, double to) const {
+  double sum = 0, weight = 0;
+  for (const TimelineSecond& s : seconds) {
+    if (!s.accuracy || static_cast<double>(s.t) < from || static_cast<double>(s.t) + 1 > to) {
+      continue;
+    }
+    const auto answered = static_cast<double>(s.requests - s.failed);
+    sum += *s.accuracy * answered;
+    weight += answered;
+  }
+  if (weight <= 0) return std::nullopt;
+  return sum / weight;
+}
+
+Json to_json(const TimelineRecord& r) {
+  const auto optional = [](const std::optional<double>& v) { return v ? Json(*v) : Json(); };
+  Json events = Json::array();
+  for (const TimelineEvent& e : r.events) {
+    events.push_back({{"t", e.t}, {"kind", e.kind}, {"detail", e.detail}});
+  }
+  Json seconds = Json::array();
+  for (const TimelineSecond& s : r.seconds) {
+    seconds.push_back({{"t", s.t},
+                       {"attacked", s.attacked},
+                       {"requests", s.requests},
+                       {"failed", s.failed},
+                       {"accuracy", optional(s.accuracy)},
+                       {"p50_ms", s.p50_ms},
+                       {"p99_ms", s.p99_ms},
+                       {"model_versions", s.model_versions}});
+  }
+  return {{"settings", r.settings},
+          {"summary",
+           {{"requests", r.requests},
+            {"failed", r.failed},
+            {"attack_at_s", r.attack_at_s},
+            {"alarm_at_s", optional(r.alarm_at_s)},
+            {"defence_started_at_s", optional(r.defence_started_at_s)},
+            {"model_swapped_at_s", optional(r.model_swapped_at_s)}}},
+          {"events", events},
+          {"seconds", seconds}};
+}
+
+TimelineRecord read_timeline(const Json& j, const std::string& what) {
+  if (!j.is_object() || !j.contains("summary") || !j.contains("seconds")) {
+    throw Error(describe(what, "has no 'summary' and 'seconds' (not a traffic timeline)"));
+  }
+  constexpr double kMaxSeconds = 1e9;
+  const auto number = [&](const Json& v, const std::string& name, double lo, double hi) {
+    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+      std::ostringstream range;
+      range << '[' << lo << ", " << hi << ']';
+      bad_field(what, name, "is not a number in " + range.str());
+    }
+    return v.get<double>();
+  };
+  const auto count = [&](const Json& v, const std::string& name) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+      bad_field(what, name, "is not a count (an integer >= 0)");
+    }
+    return v.get<int64_t>();
+  };
+  const auto text = [&](const Json& v, const std::string& name) {
+    if (!v.is_string()) bad_field(what, name, "is not a string");
+    return v.get<std::string>();
+  };
+  const auto optional_time = [&](const std::string& name) -> std::optional<double> {
+    const Json& v = at_path(j, name);
+    if (v.is_null()) return std::nullopt;
+    return number(v, name, 0, kMaxSeconds);
+  };
+  TimelineRecord r;
+  if (j.contains("settings")) r.settings = j["settings"];
+  r.requests = count(at_path(j, "summary.requests"), "summary.requests");
+  r.failed = count(at_path(j, "summary.failed"), "summary.failed");
+  if (r.failed > r.requests) bad_field(what, "summary.failed", "is more than summary.requests");
+  r.attack_at_s = number(at_path(j, "summary.attack_at_s"), "summary.attack_at_s", 0, kMaxSeconds);
+  r.alarm_at_s = optional_time("summary.alarm_at_s");
+  r.defence_started_at_s = optional_time("summary.defence_started_at_s");
+  r.model_swapped_at_s = optional_time("summary.model_swapped_at_s");
+  const Json& events = at_path(j, "events");
+  if (!events.is_null() && !events.is_array()) bad_field(what, "events", "is not a list");
+  for (size_t i = 0; events.is_array() && i < events.size(); ++i) {
+    const std::string at = "events[" + std::to_string(i) + "].";
+    const Json& e = events[i];
+    TimelineEvent ev;
+    ev.t = number(at_path(e, "t"), at + "t", 0, kMaxSeconds);
+    ev.kind = text(at_path(e, "kind"), at + "kind");
+    if (!at_path(e, "detail").is_null()) ev.detail = text(at_path(e, "detail"), at + "detail");
+    r.events.push_back(std::move(ev));
+  }
+  const Json& seconds = at_path(j, "seconds");
+  if (!seconds.is_array()) bad_field(what, "seconds", "is not a list");
+  for (size_t i = 0; i < seconds.size(); ++i) {
+    const std::string at = "seconds[" + std::to_string(i) + "].";
+    const Json& s = seconds[i];
+    const auto value = [&](const char* key) { return s.is_object() ? at_path(s, key) : Json(); };
+    TimelineSecond sec;
+    sec.t = static_cast<int64_t>(number(value("t"), at + "t", 0, kMaxSeconds));
+    if (!value("attacked").is_boolean()) bad_field(what, at + "attacked", "is not true or false");
+    sec.attacked = value("attacked").get<bool>();
+    sec.requests = count(value("requests"), at + "requests");
+    sec.failed = count(value("failed"), at + "failed");
+    if (sec.failed > sec.requests) bad_field(what, at + "failed", "is more than its requests");
+    if (!value("accuracy").is_null())
+      sec.accuracy = number(value("accuracy"), at + "accuracy", 0, 1);
+    sec.p50_ms = number(value("p50_ms"), at + "p50_ms", 0, 1e12);
+    sec.p99_ms = number(value("p99_ms"), at + "p99_ms", 0, 1e12);
+    const Json& versions = value("model_versions");
+    if (!versions.is_null() && !versions.is_array()) {
+      bad_field(what, at + "model_versions", "is not a list");
+    }
+    for (size_t k = 0; versions.is_array() && k < versions.size(); ++k) {
+      sec.model_versions.push_back(
+          text(versions[k], at + "model_versions[" + std::to_string(k) + "]"));
+    }
+    r.seconds.push_back(std::move(sec));
+  }
+  return r;
+}
+
 }  // namespace advkfp::metrics

@@ -103,4 +103,40 @@ struct TrainingRecord {
 /// (its `tool`), a missing curve, or a check value that is not a number in its range.
 TrainingRecord read_training(const nlohmann::json& j, const std::string& what);
 
+/// One second of a live episode as `traffic` records it.
+struct TimelineSecond {
+  int64_t t = 0;                   ///< the second [t, t + 1) since traffic started
+  bool attacked = false;           ///< inputs crafted by the attack from this second on
+  int64_t requests = 0;            ///< requests sent in it
+  int64_t failed = 0;              ///< of which not answered 200
+  std::optional<double> accuracy;  ///< of the answered images; none when nothing was answered
+  double p50_ms = 0, p99_ms = 0;   ///< answer latency
+  std::vector<std::string> model_versions;  ///< the versions that answered
+};
+
+/// A server event seen in its /metrics: "alarm", "alarm cleared", "defence started",
+/// "defence finished", "model swapped" (detail "1 -> 2").
+struct TimelineEvent {
+  double t = 0;
+  std::string kind, detail;
+};
+
+/// `traffic --timeline`: a live episode second by second. `traffic` writes it through to_json and
+/// `report --traffic-timeline` reads it through read_timeline.
+struct TimelineRecord {
+  nlohmann::json settings = nlohmann::json::object();  ///< attack, rate, concurrency, ...
+  int64_t requests = 0, failed = 0;
+  double attack_at_s = 0;
+  std::optional<double> alarm_at_s, defence_started_at_s, model_swapped_at_s;  ///< first ones
+  std::vector<TimelineEvent> events;
+  std::vector<TimelineSecond> seconds;
+
+  /// Accuracy over the whole seconds inside [from, to), weighted by answered requests; none when
+  /// no request in them was answered.
+  std::optional<double> accuracy_between(double from, double to) const;
+};
+
+nlohmann::json to_json(const TimelineRecord& r);
+TimelineRecord read_timeline(const nlohmann::json& j, const std::string& what);
+
 }  // namespace advkfp::metrics

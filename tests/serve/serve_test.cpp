@@ -20,6 +20,7 @@
 #include "client.h"
 #include "data/dataset.h"
 #include "io/json.h"
+#include "metrics/records.h"
 #include "serve/serve_fixture.h"
 #include "serve/server_process.h"
 #include "support/helpers.h"
@@ -622,5 +623,23 @@ TEST_CASE("serve + traffic: a live episode, attack, alarm, defence and swap with
   // does not reliably beat the attacked model on the transferred inputs.
   CHECK(recovered >= 0);  // answered requests after the swap
   CHECK_THAT(read_text(work / "timeline.svg"), Catch::Contains("<polyline"));
+  // The typed reader (report --traffic-timeline) takes the file as traffic wrote it, and the
+  // swap it reports is the one the answers show: the new version answers after it.
+  const auto rec = metrics::read_timeline(t, "timeline");
+  int64_t sent = 0;
+  for (const auto& sec : rec.seconds) sent += sec.requests;
+  CHECK(sent == rec.requests);
+  REQUIRE(rec.model_swapped_at_s);
+  std::string swapped_to;
+  for (const auto& e : rec.events) {
+    if (e.kind == "model swapped") swapped_to = e.detail.substr(e.detail.rfind(' ') + 1);
+  }
+  INFO("swapped to version '" << swapped_to << "'");
+  bool new_version_answered = false;
+  for (const auto& sec : rec.seconds) {
+    if (static_cast<double>(sec.t) < *rec.model_swapped_at_s) continue;
+    for (const auto& v : sec.model_versions) new_version_answered |= v == swapped_to;
+  }
+  CHECK(new_version_answered);
   CHECK(server.terminate() == 0);
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
+#include "metrics/records.h"
 
 using namespace advkfp;
 using nlohmann::json;
@@ -12,7 +13,7 @@ using nlohmann::json;
 namespace {
 
 // An evaluate metrics document: accuracy, model identity, a diagonal-heavy confusion matrix.
-json metrics(const std::string& sha, double accuracy, const json& attack = nullptr) {
+json eval_metrics(const std::string& sha, double accuracy, const json& attack = nullptr) {
   json m = {{"tool", "evaluate"},
             {"accuracy", accuracy},
             {"count", 100},
@@ -39,10 +40,10 @@ json curve(double scale) {
 report::Inputs run_inputs(const std::string& final_sha, bool degraded) {
   report::Inputs in;
   in.title = "Test <report>";
-  in.clean = metrics("aaaa", 0.9206);
+  in.clean = eval_metrics("aaaa", 0.9206);
   in.clean["robustness_curve"] = curve(0.9);
   in.clean["robustness_curve_count"] = 100;
-  in.attacked = metrics("aaaa", 0.0731);
+  in.attacked = eval_metrics("aaaa", 0.0731);
   in.attacked["dataset"]["provenance"] = {{"attack", {{"method", "fgsm"}, {"epsilon", 0.15}}}};
   in.detection = {{"tool", "detect-degradation"},
                   {"mode", "unlabeled"},
@@ -50,10 +51,11 @@ report::Inputs run_inputs(const std::string& final_sha, bool degraded) {
                   {"windows",
                    {{{"ks", {{"name", "ks_max_probability"}, {"p_value", 1e-9}}},
                      {"reasons", {"KS on max probability: p 1e-09 < alpha"}}}}}};
-  in.final_clean = metrics(final_sha, 0.8816);
-  in.final_fgsm = metrics(final_sha, 0.6541, {{"method", "fgsm"}, {"epsilon", 0.15}});
-  in.final_transfer = metrics(final_sha, 0.7446);
-  in.final_pgd = metrics(final_sha, 0.5509, {{"method", "pgd"}, {"epsilon", 0.15}, {"steps", 20}});
+  in.final_clean = eval_metrics(final_sha, 0.8816);
+  in.final_fgsm = eval_metrics(final_sha, 0.6541, {{"method", "fgsm"}, {"epsilon", 0.15}});
+  in.final_transfer = eval_metrics(final_sha, 0.7446);
+  in.final_pgd =
+      eval_metrics(final_sha, 0.5509, {{"method", "pgd"}, {"epsilon", 0.15}, {"steps", 20}});
   (*in.final_pgd)["robustness_curve"] = curve(0.8);
   return in;
 }
@@ -173,7 +175,8 @@ TEST_CASE("inputs that do not belong together are refused, naming the input", "[
 TEST_CASE("with APGD-CE given, the robust accuracy is the lowest under the attacks run",
           "[unit][report]") {
   auto in = run_inputs("bbbb", true);
-  in.final_apgd = metrics("bbbb", 0.5312, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
+  in.final_apgd =
+      eval_metrics("bbbb", 0.5312, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
   auto r = report::render(in);
   CHECK_THAT(r.markdown,
              Catch::Contains("| defended | white-box APGD-CE-20 (eps 0.15) | 53.12% |"));
@@ -186,7 +189,7 @@ TEST_CASE("with APGD-CE given, the robust accuracy is the lowest under the attac
   CHECK_THAT(r.markdown,
              Catch::Contains("| defended | robust (lowest under the attacks above) | 55.09% |"));
   // An APGD evaluation of another model is refused, naming the input.
-  in.final_apgd = metrics("cccc", 0.5, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
+  in.final_apgd = eval_metrics("cccc", 0.5, {{"method", "apgd"}, {"epsilon", 0.15}, {"steps", 20}});
   CHECK_THROWS_WITH(report::render(in), Catch::Contains("final_apgd_metrics"));
 }
 
@@ -285,4 +288,81 @@ TEST_CASE("a final model made by clean fine-tuning on a shift is reported as fin
   CHECK_THROWS_WITH(report::render(in),
                     Catch::StartsWith("final_fgsm_metrics") &&
                         Catch::Contains("field 'model.training.method' is 3, not a string"));
+}
+
+namespace {
+
+// A 200-second episode: clean answers right 90% of the time, attacked ones 10% until the swap at
+// 120.5 s, 70% after it; 10 requests a second, one of them failing at second 121.
+metrics::TimelineRecord episode() {
+  metrics::TimelineRecord t;
+  t.attack_at_s = 30;
+  t.alarm_at_s = 32.5;
+  t.defence_started_at_s = 32.5;
+  t.model_swapped_at_s = 120.5;
+  t.events = {{32.5, "alarm", "detector alarm raised"},
+              {32.5, "defence started", ""},
+              {120.5, "model swapped", "1 -> 2"}};
+  for (int64_t s = 0; s < 200; ++s) {
+    metrics::TimelineSecond sec;
+    sec.t = s;
+    sec.attacked = s >= 30;
+    sec.requests = 10;
+    sec.failed = s == 121 ? 1 : 0;
+    sec.accuracy = s < 30 ? 0.9 : s <= 120 ? 0.1 : 0.7;
+    sec.p50_ms = 3;
+    sec.p99_ms = 12;
+    sec.model_versions = {s <= 120 ? "1" : "2"};
+    t.seconds.push_back(sec);
+    t.requests += sec.requests;
+    t.failed += sec.failed;
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("a live episode's timeline is shown with its timings and the accuracy around the swap",
+          "[unit][report]") {
+  auto in = run_inputs("bbbb", true);
+  const size_t charts = count(report::render(in).html, "<svg");
+  CHECK(report::render(in).html.find("Live episode") == std::string::npos);
+  in.timeline = metrics::to_json(episode());
+  const auto r = report::render(in);
+  CHECK(count(r.html, "<svg") == charts + 1);
+  CHECK_THAT(r.html, Catch::Contains("Accuracy of the served answers over time"));
+  // Second 121 is after the swap; second 120 ends after it, so neither minute counts it.
+  const std::string summary =
+      "2000 requests, 1 failed. Accuracy of the answers before the attack: 90.00%. The attack "
+      "began at 30.0 s; the alarm came 2.5 s later, the defence started at 32.5 s, and the new "
+      "model answered from 120.5 s, 88.0 s after the alarm. Accuracy under attack in the minute "
+      "before the swap: 10.00%; in the minute after: 70.00%.";
+  CHECK_THAT(r.html, Catch::Contains(summary));
+  CHECK_THAT(r.markdown, Catch::Contains("Live episode: " + summary));
+  CHECK_THAT(r.html, Catch::Contains("<td>model swapped</td><td>1 -&gt; 2</td>"));
+  // An episode without an alarm says so and stops there.
+  auto quiet = episode();
+  quiet.alarm_at_s.reset();
+  quiet.model_swapped_at_s.reset();
+  in.timeline = metrics::to_json(quiet);
+  CHECK_THAT(report::render(in).markdown, Catch::Contains("began at 30.0 s; no alarm was raised."));
+  // What traffic wrote, read back, is what it held.
+  const auto back = metrics::read_timeline(metrics::to_json(episode()), "timeline");
+  CHECK(metrics::to_json(back) == metrics::to_json(episode()));
+  // A timeline that is not one, or a field out of range, is refused naming the input.
+  in.timeline = json{{"tool", "evaluate"}};
+  CHECK_THROWS_WITH(report::render(in), Catch::StartsWith("traffic_timeline:") &&
+                                            Catch::Contains("not a traffic timeline"));
+  in.timeline = metrics::to_json(episode());
+  (*in.timeline)["seconds"][3]["accuracy"] = 1.5;
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::StartsWith("traffic_timeline:") &&
+                        Catch::Contains("field 'seconds[3].accuracy' is not a number in [0, 1]"));
+  in.timeline = metrics::to_json(episode());
+  (*in.timeline)["seconds"][5]["failed"] = 11;
+  CHECK_THROWS_WITH(report::render(in),
+                    Catch::Contains("field 'seconds[5].failed' is more than its requests"));
+  in.timeline = metrics::to_json(episode());
+  (*in.timeline)["events"][0]["kind"] = 3;
+  CHECK_THROWS_WITH(report::render(in), Catch::Contains("field 'events[0].kind' is not a string"));
 }
