@@ -40,6 +40,17 @@ T field(const Json& j, const std::string& path, const std::string& what, const c
   }
 }
 
+// The number v, which must lie in [lo, hi]; else one line naming `what` and the field `name`.
+double number_in(const Json& v, const std::string& what, const std::string& name, double lo,
+                 double hi) {
+  if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+    std::ostringstream range;
+    range << '[' << lo << ", " << hi << ']';
+    bad_field(what, name, "is not a number in " + range.str());
+  }
+  return v.get<double>();
+}
+
 std::optional<AttackRecord> attack_at(const Json& j, const std::string& path,
                                       const std::string& what) {
   const Json& a = at_path(j, path);
@@ -182,12 +193,7 @@ TrainingRecord read_training(const Json& j, const std::string& what) {
                                    ")"));
   }
   const auto number = [&](const Json& v, const std::string& name, double lo, double hi) {
-    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
-      std::ostringstream range;
-      range << '[' << lo << ", " << hi << ']';
-      bad_field(what, name, "is not a number in " + range.str());
-    }
-    return v.get<double>();
+    return number_in(v, what, name, lo, hi);
   };
   TrainingRecord t;
   const Json& name = at_path(j, "adversarial_method.name");
@@ -272,12 +278,7 @@ TimelineRecord read_timeline(const Json& j, const std::string& what) {
   }
   constexpr double kMaxSeconds = 1e9;
   const auto number = [&](const Json& v, const std::string& name, double lo, double hi) {
-    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
-      std::ostringstream range;
-      range << '[' << lo << ", " << hi << ']';
-      bad_field(what, name, "is not a number in " + range.str());
-    }
-    return v.get<double>();
+    return number_in(v, what, name, lo, hi);
   };
   const auto count = [&](const Json& v, const std::string& name) {
     if (!v.is_number_integer() || v.get<int64_t>() < 0) {
