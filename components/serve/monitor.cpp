@@ -112,6 +112,15 @@ void Monitor::observe(const torch::Tensor& images, const ModelPtr& model) {
   }
 }
 
+void Monitor::Defence::finish(Telemetry& telemetry, double cooldown_s, const std::string& outcome) {
+  running = false;
+  cooldown_until = std::chrono::steady_clock::now() +
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(cooldown_s));
+  telemetry.defence_running(false);
+  telemetry.defence_outcome(outcome);
+}
+
 void Monitor::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -244,13 +253,7 @@ void Monitor::fire(const std::string& reason, const ModelPtr& model, int64_t win
     }
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::lock_guard<std::mutex> lock(defence->mutex);
-    defence->running = false;
-    defence->cooldown_until =
-        std::chrono::steady_clock::now() +
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(cooldown));
-    telemetry->defence_running(false);
-    telemetry->defence_outcome(code == 0 ? "succeeded" : "failed");
+    defence->finish(*telemetry, cooldown, code == 0 ? "succeeded" : "failed");
     if (code == 0) {
       log::info("detector: defence command (pid ", pid, ") finished; cooldown ", cooldown, " s");
     } else {
@@ -302,23 +305,18 @@ void Monitor::start_run(const std::string& reason, const fs::path& saved) {
     const auto end = follow_run(kfp, run_id, wait, on_change);
     std::lock_guard<std::mutex> lock(defence->mutex);
     if (defence->stopping && end.state.empty()) return;  // the server is stopping
-    defence->running = false;
-    defence->cooldown_until = std::chrono::steady_clock::now() +
-                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                  std::chrono::duration<double>(cooldown));
-    telemetry->defence_running(false);
     if (end.state.empty()) {
-      telemetry->defence_outcome("unfollowed");
+      defence->finish(*telemetry, cooldown, "unfollowed");
       log::error("detector: KFP run ", run_id, " was not final after ", kfp.follow_timeout_s,
                  " s; no longer followed; cooldown ", cooldown, " s");
     } else if (end.state == "SUCCEEDED") {
-      telemetry->defence_outcome("succeeded");
+      defence->finish(*telemetry, cooldown, "succeeded");
       log::info("detector: KFP run ", run_id, " SUCCEEDED; cooldown ", cooldown, " s");
     } else {
       std::string result = end.state;
       std::transform(result.begin(), result.end(), result.begin(),
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-      telemetry->defence_outcome(result);
+      defence->finish(*telemetry, cooldown, result);
       log::error("detector: KFP run ", run_id, " ended ", end.state,
                  end.error.empty() ? "" : ": " + end.error, "; cooldown ", cooldown, " s");
     }

@@ -67,6 +67,9 @@ class Monitor {
     std::condition_variable stop_wake;  ///< wakes the KFP run's follower when stopping
     bool running = false, stopping = false;
     std::chrono::steady_clock::time_point cooldown_until{};
+    /// A started defence (command or KFP run) ended: not running, the cooldown from now, the
+    /// gauge and the outcome counter. Called with `mutex` held.
+    void finish(Telemetry& telemetry, double cooldown_s, const std::string& outcome);
   };
   void loop();
   void judge(const Window& w);

@@ -57,10 +57,8 @@ struct Sample {
   std::string version;
 };
 
-struct Event {
-  double t;
-  std::string kind, detail;
-};
+// A server event as the timeline records it (alarm, defence started, model swapped, ...).
+using Event = metrics::TimelineEvent;
 
 std::string body_for(const torch::Tensor& images, bool uint8) {
   const auto flat = images.contiguous();
@@ -262,7 +260,7 @@ void run(const Options& o) {
     }
     return std::nullopt;
   };
-  for (const auto& e : events) timeline.events.push_back({e.t, e.kind, e.detail});
+  timeline.events = events;
   timeline.attack_at_s = o.attack_at_s;
   timeline.alarm_at_s = first("alarm");
   timeline.defence_started_at_s = first("defence started");
