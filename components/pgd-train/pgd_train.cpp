@@ -46,8 +46,9 @@ void run(const Options& o) {
   cfg.target_robust_accuracy = o.target_robust_accuracy;
   cfg.check_every = o.check_every;
   cfg.validation_attack = cfg.attack;
+  cfg.validation_attack.method = attacks::parse_method(o.validation_attack);
   cfg.validation_attack.steps = o.validation_steps;
-  cfg.validation_attack.step_size = 0.0;  // 2.5 * eps / steps for the check's own step count
+  cfg.validation_attack.step_size = 0.0;  // PGD: 2.5 * eps / steps for the check's own steps
   cfg.keep_best = o.keep_best;
   cfg.validate();
   if (o.validation_size == 0 && (o.target_robust_accuracy > 0 || o.check_every > 0)) {

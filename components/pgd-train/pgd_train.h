@@ -32,6 +32,7 @@ struct Options : cli::CommonOptions, cli::CheckpointOptions, cli::SigningOptions
   bool from_scratch = false;
   int64_t validation_size = 1000;
   int64_t validation_steps = 20;
+  std::string validation_attack = "pgd";
   bool keep_best = training::AdversarialSchedule{}.keep_best;
   double collapse_drop = 0.2;
   double target_robust_accuracy = training::AdversarialSchedule{}.target_robust_accuracy;

@@ -15,7 +15,7 @@ const cli::Spec<Options>& spec() {
           .output("robust_model", &Options::robust_model, cli::types::kModel,
                   "Adversarially trained model folder.")
           .output("metrics", &Options::metrics, cli::types::kMetrics,
-                  "Settings and per-epoch history (loss, held-out clean and PGD accuracy).")
+                  "Settings and per-epoch history (loss, held-out clean and robust accuracy).")
           .param("method", &Options::method,
                  "madry: PGD examples (steps, step_size) for a share of each batch; fast: FGSM "
                  "from a uniform random start with step fast_step_factor * epsilon; free: each "
@@ -68,11 +68,15 @@ const cli::Spec<Options>& spec() {
                  "Images held out from the end of the set for the per-epoch robust check.",
                  cli::at_least(0))
           .param("validation_steps", &Options::validation_steps,
-                 "PGD iterations of the held-out robust check.",
-                 attacks::steps_range())
+                 "Iterations of the held-out robust check's attack.", attacks::steps_range())
+          .param("validation_attack", &Options::validation_attack,
+                 "The held-out robust check's attack: pgd (step 2.5 * epsilon / steps) or apgd "
+                 "(APGD-CE, no step size to tune; keeping the best weights by a stronger attack "
+                 "keeps fewer weights that only resist PGD).",
+                 {"pgd", "apgd"})
           .param("keep_best", &Options::keep_best,
                  "Keep the weights of the check (the starting model's included) with the best "
-                 "held-out PGD accuracy.")
+                 "held-out robust accuracy.")
           .param("collapse_drop", &Options::collapse_drop,
                  "Stop and keep the best weights when a check's robust accuracy falls this far "
                  "below the best (catastrophic overfitting); 0 never stops.",

@@ -163,8 +163,13 @@ TEST_CASE("attack degrades the model, detection fires, PGD training restores rob
                             "--ramp-epochs",
                             "1",
                             "--target-robust-accuracy",
-                            "0.2"});
+                            "0.2",
+                            "--validation-attack",
+                            "apgd"});
   const auto fast = io::read_json(dir / "fast.json", "m");
+  // The checks ran APGD-CE (20 steps, the check's default) and say so.
+  CHECK(fast["validation_attack"]["method"] == "apgd");
+  CHECK(fast["validation_attack"]["steps"] == 20);
   CHECK(fast["adversarial_method"]["name"] == "fast");
   CHECK(fast["adversarial_method"]["lr_schedule"] == "one-cycle");
   REQUIRE(fast["curve"].size() >= 2);
