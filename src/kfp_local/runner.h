@@ -97,6 +97,11 @@ RunResult run_pipeline(const Pipeline& pipeline, const RunOptions& options);
 /// importer tasks.
 Json summary_json(const RunResult& result);
 
+/// Reads a run summary back (print-results): the inverse of summary_json, so that
+/// summary_json(read_summary(summary_json(r))) == summary_json(r). Throws advkfp::Error "<what>:
+/// field '<path>' ..." for a missing or mistyped field.
+RunResult read_summary(const Json& j, const std::string& what);
+
 /// A fixed-width table of the tasks (path, state, duration, outputs one per line) for a terminal.
 std::string summary_table(const RunResult& result);
 

@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "common/error.h"
 #include "kfp_local/runner.h"
 
 namespace advkfp::kfp_local {
@@ -47,7 +48,139 @@ Json inputs_json(const TaskRecord& t) {
   return {{"artifacts", artifacts}};
 }
 
+// Typed access to the fields of a summary being read back; a problem names `what` and the field.
+class Reader {
+ public:
+  explicit Reader(std::string what) : what_(std::move(what)) {}
+
+  const Json& at(const Json& j, const std::string& key, const std::string& field,
+                 Json::value_t type) const {
+    if (!j.is_object() || !j.contains(key)) fail(field, "is missing");
+    const Json& v = j.at(key);
+    const bool ok = type == Json::value_t::number_float     ? v.is_number()
+                    : type == Json::value_t::number_integer ? v.is_number_integer()
+                                                            : v.type() == type;
+    if (!ok) fail(field, "is " + v.dump().substr(0, 40) + ", not " + name(type));
+    return v;
+  }
+  std::string text(const Json& j, const std::string& key, const std::string& field) const {
+    return at(j, key, field, Json::value_t::string).get<std::string>();
+  }
+  double number(const Json& j, const std::string& key, const std::string& field) const {
+    return at(j, key, field, Json::value_t::number_float).get<double>();
+  }
+  int64_t integer(const Json& j, const std::string& key, const std::string& field) const {
+    return at(j, key, field, Json::value_t::number_integer).get<int64_t>();
+  }
+  const Json& object(const Json& j, const std::string& key, const std::string& field) const {
+    return at(j, key, field, Json::value_t::object);
+  }
+  std::string optional_text(const Json& j, const std::string& key, const std::string& field) const {
+    return j.contains(key) ? text(j, key, field) : std::string();
+  }
+  [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
+    throw Error(describe(what_, "field '" + field + "' " + problem));
+  }
+
+ private:
+  static std::string name(Json::value_t type) {
+    switch (type) {
+      case Json::value_t::string:
+        return "a string";
+      case Json::value_t::object:
+        return "an object";
+      case Json::value_t::number_integer:
+        return "an integer";
+      default:
+        return "a number";
+    }
+  }
+  std::string what_;
+};
+
+TaskState parse_state(const std::string& name, const Reader& r, const std::string& field) {
+  for (auto s :
+       {TaskState::kSucceeded, TaskState::kFailed, TaskState::kSkipped, TaskState::kNotRun}) {
+    if (name == task_state_name(s)) return s;
+  }
+  r.fail(field, "is '" + name + "', not SUCCEEDED, FAILED, SKIPPED or NOT_RUN");
+}
+
+// {key: artifact} as outputs_json or inputs_json wrote it, with the sha256 of each where given.
+void read_artifacts(const Json& j, const Reader& r, const std::string& field,
+                    std::map<std::string, RuntimeArtifact>& artifacts,
+                    std::map<std::string, std::string>& sha256, bool outputs) {
+  for (const auto& [key, a] : r.object(j, "artifacts", field + ".artifacts").items()) {
+    const std::string at = field + ".artifacts." + key;
+    RuntimeArtifact ra;
+    ra.uri = r.text(a, "uri", at + ".uri");
+    ra.path = r.text(a, "path", at + ".path");
+    if (outputs) {
+      ra.name = r.text(a, "name", at + ".name");
+      const Json& type = r.object(a, "type", at + ".type");
+      ra.type.schema_title = r.text(type, "schemaTitle", at + ".type.schemaTitle");
+      ra.type.schema_version = r.optional_text(type, "schemaVersion", at + ".type.schemaVersion");
+      ra.metadata = r.object(a, "metadata", at + ".metadata");
+    }
+    if (a.contains("sha256")) sha256[key] = r.text(a, "sha256", at + ".sha256");
+    artifacts[key] = std::move(ra);
+  }
+}
+
+std::map<std::string, Json> read_parameters(const Json& j, const Reader& r,
+                                            const std::string& field) {
+  std::map<std::string, Json> out;
+  for (const auto& [key, v] : r.object(j, "parameters", field).items()) out[key] = v;
+  return out;
+}
+
 }  // namespace
+
+RunResult read_summary(const Json& j, const std::string& what) {
+  const Reader r(what);
+  RunResult result;
+  result.pipeline = r.text(j, "pipeline", "pipeline");
+  result.pipeline_root = r.text(j, "pipelineRoot", "pipelineRoot");
+  result.summary_file = result.pipeline_root / "run-summary.json";
+  result.succeeded = parse_state(r.text(j, "state", "state"), r, "state") == TaskState::kSucceeded;
+  result.error = r.optional_text(j, "error", "error");
+  result.parameters = read_parameters(j, r, "parameters");
+  result.seconds = r.number(j, "durationSeconds", "durationSeconds");
+  const Json& tasks = r.at(j, "tasks", "tasks", Json::value_t::array);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Json& t = tasks[i];
+    const std::string at = "tasks[" + std::to_string(i) + "]";
+    TaskRecord task;
+    task.path = r.text(t, "path", at + ".path");
+    task.display_name = r.text(t, "name", at + ".name");
+    task.component = r.text(t, "component", at + ".component");
+    task.kind = r.text(t, "kind", at + ".kind");
+    task.state = parse_state(r.text(t, "state", at + ".state"), r, at + ".state");
+    task.seconds = r.number(t, "durationSeconds", at + ".durationSeconds");
+    task.log_file = r.optional_text(t, "log", at + ".log");
+    task.message = r.optional_text(t, "message", at + ".message");
+    if (t.contains("cpuUserSeconds")) {
+      task.usage.user_seconds = r.number(t, "cpuUserSeconds", at + ".cpuUserSeconds");
+      task.usage.system_seconds = r.number(t, "cpuSystemSeconds", at + ".cpuSystemSeconds");
+      task.usage.peak_rss_kb = r.integer(t, "peakRssKb", at + ".peakRssKb");
+      task.usage.minor_faults = r.integer(t, "minorFaults", at + ".minorFaults");
+      task.usage.major_faults = r.integer(t, "majorFaults", at + ".majorFaults");
+    }
+    if (t.contains("inputs")) {
+      read_artifacts(r.object(t, "inputs", at + ".inputs"), r, at + ".inputs", task.input_artifacts,
+                     task.input_sha256, false);
+    }
+    const Json& outputs = r.object(t, "outputs", at + ".outputs");
+    task.output_parameters = read_parameters(outputs, r, at + ".outputs.parameters");
+    read_artifacts(outputs, r, at + ".outputs", task.output_artifacts, task.output_sha256, true);
+    result.tasks.push_back(std::move(task));
+  }
+  const Json& outputs = r.object(j, "outputs", "outputs");
+  result.output_parameters = read_parameters(outputs, r, "outputs.parameters");
+  std::map<std::string, std::string> no_sha256;
+  read_artifacts(outputs, r, "outputs", result.output_artifacts, no_sha256, true);
+  return result;
+}
 
 Json summary_json(const RunResult& result) {
   Json tasks = Json::array();

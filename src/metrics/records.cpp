@@ -1,6 +1,7 @@
 // Typed records of the metrics and detection files.
 #include "metrics/records.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/error.h"
@@ -49,6 +50,26 @@ double number_in(const Json& v, const std::string& what, const std::string& name
     bad_field(what, name, "is not a number in " + range.str());
   }
   return v.get<double>();
+}
+
+// j is an object written by `tool` (its "tool" field); else one line naming `what`.
+void require_tool(const Json& j, const std::string& tool, const std::string& what) {
+  const std::string kind = tool + "'s metrics";
+  if (!j.is_object()) throw Error(describe(what, "is not a JSON object (not " + kind + ")"));
+  const Json& t = at_path(j, "tool");
+  if (!t.is_string() || t.get<std::string>() != tool) {
+    throw Error(describe(
+        what, "is not " + kind + " (tool " +
+                  (t.is_string() ? "'" + t.get<std::string>() + "'" : std::string("missing")) +
+                  ")"));
+  }
+}
+
+// The length of the list at `path`; else one line naming `what` and the field.
+int64_t list_size(const Json& j, const std::string& path, const std::string& what) {
+  const Json& v = at_path(j, path);
+  if (!v.is_array()) bad_field(what, path, v.is_null() ? "is missing" : "is not a list");
+  return static_cast<int64_t>(v.size());
 }
 
 std::optional<AttackRecord> attack_at(const Json& j, const std::string& path,
@@ -184,14 +205,7 @@ std::string TrainingRecord::check_attack_label() const {
 }
 
 TrainingRecord read_training(const Json& j, const std::string& what) {
-  if (!j.is_object()) throw Error(describe(what, "is not a JSON object (not pgd-train's metrics)"));
-  const Json& tool = at_path(j, "tool");
-  if (!tool.is_string() || tool.get<std::string>() != "pgd-train") {
-    throw Error(describe(what, "is not pgd-train's metrics (tool " +
-                                   (tool.is_string() ? "'" + tool.get<std::string>() + "'"
-                                                     : std::string("missing")) +
-                                   ")"));
-  }
+  require_tool(j, "pgd-train", what);
   const auto number = [&](const Json& v, const std::string& name, double lo, double hi) {
     return number_in(v, what, name, lo, hi);
   };
@@ -226,7 +240,38 @@ TrainingRecord read_training(const Json& j, const std::string& what) {
   if (!reached.is_null()) {
     t.time_to_target = number(reached, "time_to_target_seconds", 0, kMaxSeconds);
   }
+  t.train_count = static_cast<int64_t>(number(at_path(j, "train_count"), "train_count", 0, 1e15));
+  // history[0] is the starting model's check, before any training.
+  t.epochs = std::max<int64_t>(0, list_size(j, "history", what) - 1);
   return t;
+}
+
+CleanTrainingRecord read_clean_training(const Json& j, const std::string& what) {
+  require_tool(j, "train", what);
+  CleanTrainingRecord t;
+  t.count = static_cast<int64_t>(number_in(at_path(j, "count"), what, "count", 0, 1e15));
+  t.epochs = list_size(j, "history", what);
+  t.images_per_second =
+      number_in(at_path(j, "images_per_second"), what, "images_per_second", 0, 1e15);
+  return t;
+}
+
+std::optional<int64_t> images_processed(const Json& j, const std::string& what) {
+  const Json& tool = at_path(j, "tool");
+  const std::string name = tool.is_string() ? tool.get<std::string>() : "";
+  if (name == "train") {
+    const auto t = read_clean_training(j, what);
+    return t.count * t.epochs;
+  }
+  if (name == "pgd-train") {
+    const auto t = read_training(j, what);
+    return t.train_count * t.epochs;
+  }
+  if (name == "evaluate") return read_evaluation(j, what).count;
+  if (name == "fgsm-attack") {
+    return static_cast<int64_t>(number_in(at_path(j, "count"), what, "count", 0, 1e15));
+  }
+  return std::nullopt;
 }
 
 std::optional<double> TimelineRecord::accuracy_between(double from, double to) const {

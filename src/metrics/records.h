@@ -1,8 +1,7 @@
 // The JSON files components hand to each other, as typed records: evaluate's metrics,
-// detect-degradation's report and pgd-train's metrics. Every reader (detect-degradation, report)
-// goes through these, so a
-// field is looked up in one place, and a file that lacks a field or has it mistyped gets one line
-// naming the input and the field. Torch-free.
+// detect-degradation's report, pgd-train's and train's metrics. Every reader (detect-degradation,
+// report, print-results) goes through these, so a field is looked up in one place, and a file
+// that lacks a field or has it mistyped gets one line naming the input and the field. Torch-free.
 #pragma once
 
 #include <filesystem>
@@ -94,6 +93,8 @@ struct TrainingRecord {
   std::optional<double> target;          ///< target_robust_accuracy
   std::optional<double> time_to_target;  ///< time_to_target_seconds, when reached
   int64_t best = -1;                     ///< best_check: the index of the kept check, or -1
+  int64_t train_count = 0;               ///< training images (the held-out slice excluded)
+  int64_t epochs = 0;  ///< epochs trained: history's entries after the starting model's
 
   /// check_attack's label ("PGD-10 (eps 0.15)"), or "PGD" when the file names none.
   std::string check_attack_label() const;
@@ -102,6 +103,22 @@ struct TrainingRecord {
 /// Reads pgd-train's metrics. Throws advkfp::Error naming `what` for metrics of another tool
 /// (its `tool`), a missing curve, or a check value that is not a number in its range.
 TrainingRecord read_training(const nlohmann::json& j, const std::string& what);
+
+/// train's metrics file, as far as a run's summary reads it.
+struct CleanTrainingRecord {
+  int64_t count = 0;   ///< training images
+  int64_t epochs = 0;  ///< epochs trained (history's entries)
+  double images_per_second = 0;
+};
+
+/// Reads train's metrics. Throws advkfp::Error naming `what` for metrics of another tool or a
+/// missing or mistyped field.
+CleanTrainingRecord read_clean_training(const nlohmann::json& j, const std::string& what);
+
+/// The images a tool's metrics say it processed, epochs counted: train and pgd-train (training
+/// images x epochs trained), evaluate and fgsm-attack (images). Nothing for metrics of another
+/// tool. Throws advkfp::Error naming `what` and the field for a missing or mistyped field.
+std::optional<int64_t> images_processed(const nlohmann::json& j, const std::string& what);
 
 /// One second of a live episode as `traffic` records it.
 struct TimelineSecond {

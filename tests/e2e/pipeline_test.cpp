@@ -3,6 +3,7 @@
 // and an unreachable threshold the model is kept. The report is written either way, by the arm
 // that ran (report-robust or report-kept), under the default, strictest --kfp-backend profile.
 #include "e2e/e2e.h"
+#include "io/files.h"
 #include "io/json.h"
 
 using namespace advkfp;
@@ -115,4 +116,35 @@ TEST_CASE("label-free detection fires on the attacked stream, and the defended m
   const std::string md = read_text(report_dir(dir / "run", true) / "summary");
   CHECK_THAT(md, Catch::Contains("| defended | clean |"));
   CHECK_THAT(md, Catch::Contains("Defence training: madry: 2 held-out checks"));
+
+  // print-results: each row is the accuracy in the task's metrics, each task's costs are there.
+  const auto printed = run_process(ADVKFP_PRINT_RESULTS_EXE, {(dir / "run").string()});
+  INFO(printed.out << printed.err);
+  REQUIRE(printed.exit_code == 0);
+  for (const auto& t : summary["tasks"]) {
+    const std::string name = t["name"];
+    if (t["state"] == "SUCCEEDED" && name.rfind("evaluate-", 0) == 0) {
+      const double accuracy =
+          io::read_json(t["outputs"]["artifacts"]["metrics"]["path"].get<std::string>(), "m")
+              .at("accuracy");
+      char row[64];
+      std::snprintf(row, sizeof row, "%.4f\n", accuracy);
+      CHECK_THAT(printed.out, Catch::Contains(row));
+    }
+    if (t["kind"] == "container") CHECK_THAT(printed.out, Catch::Contains("  " + name + " "));
+  }
+  CHECK_THAT(printed.out, Catch::Contains("after defence: white-box PGD-2 eps=0.15"));
+  CHECK_THAT(printed.out, Catch::Contains("degradation detected (unlabeled): true"));
+  // A run folder without a summary, or a metrics file that lost its accuracy: one line each.
+  const auto missing = run_process(ADVKFP_PRINT_RESULTS_EXE, {(dir / "nowhere").string()});
+  require_failure(missing, 1, "run-summary.json");
+  for (const auto& t : summary["tasks"]) {
+    if (t["name"] != "evaluate-robust-pgd") continue;
+    const fs::path file = t["outputs"]["artifacts"]["metrics"]["path"].get<std::string>();
+    auto m = io::read_json(file, "m");
+    m["accuracy"] = "high";
+    io::write_atomically(file, m.dump(), "m");
+  }
+  require_failure(run_process(ADVKFP_PRINT_RESULTS_EXE, {(dir / "run").string()}), 1,
+                  "evaluate-robust-pgd metrics");
 }

@@ -185,6 +185,45 @@ TEST_CASE("runner: a failing task stops the run and names its log", "[runner]") 
   CHECK(summary["tasks"][2]["state"] == "NOT_RUN");
 }
 
+TEST_CASE("runner: a run summary reads back into the run it records", "[runner]") {
+  // Runs with skipped, failed, not-run, importer and DAG tasks: read_summary is summary_json's
+  // inverse on each, field for field.
+  TempDir tmp;
+  test::write_text(tmp / "data" / "train.csv", "a,b\n1,2\n");
+  const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+      {"chain.yaml", {}},
+      {"condition.yaml", {"degrade=false", "epochs=5"}},
+      {"failure.yaml", {}},
+      {"importer.yaml",
+       {"dataset_uri=" + (tmp / "data" / "train.csv").string(), "expected=a,b\n1,2\n"}},
+      {"subpipeline.yaml", {}}};
+  int n = 0;
+  for (const auto& [fixture, params] : runs) {
+    INFO(fixture);
+    const fs::path root = tmp / ("run" + std::to_string(n++));
+    const RunResult r = run_fixture(fixture, root, params);
+    const Json written = Json::parse(read_text(root / "run-summary.json"));
+    const RunResult back = read_summary(written, "summary");
+    CHECK(summary_json(back) == written);
+    CHECK(back.succeeded == r.succeeded);
+    CHECK(back.tasks.size() == r.tasks.size());
+  }
+  // A mistyped or missing field is named.
+  const Json written = Json::parse(read_text(tmp / "run0" / "run-summary.json"));
+  Json bad = written;
+  bad["tasks"][1]["peakRssKb"] = "lots";
+  CHECK_THROWS_WITH(read_summary(bad, "run summary"),
+                    "run summary: field 'tasks[1].peakRssKb' is \"lots\", not an integer");
+  bad = written;
+  bad["tasks"][0]["outputs"]["artifacts"]["data"].erase("path");
+  CHECK_THROWS_WITH(read_summary(bad, "run summary"),
+                    "run summary: field 'tasks[0].outputs.artifacts.data.path' is missing");
+  bad = written;
+  bad["state"] = "DONE";
+  CHECK_THROWS_WITH(read_summary(bad, "run summary"),
+                    Catch::Contains("field 'state' is 'DONE', not SUCCEEDED"));
+}
+
 TEST_CASE("runner: an importer brings in a local path or file:// URI", "[runner]") {
   TempDir tmp;
   test::write_text(tmp / "data" / "train.csv", "a,b\n1,2\n");

@@ -151,3 +151,27 @@ TEST_CASE("metrics records: a detection report's verdict is checked", "[unit][me
   CHECK_THROWS_WITH(metrics::read_detection({{"degraded", true}, {"verdict", "maybe"}}, "d"),
                     "d: verdict 'maybe' is not clean, shift or attack");
 }
+
+TEST_CASE("metrics records: train's metrics give the images it trained on", "[unit][metrics]") {
+  using nlohmann::json;
+  const json m = {{"tool", "train"},
+                  {"count", 55000},
+                  {"history", json::array({json::object(), json::object()})},
+                  {"images_per_second", 4506.5}};
+  const auto t = metrics::read_clean_training(m, "train_metrics");
+  CHECK(t.count == 55000);
+  CHECK(t.epochs == 2);
+  CHECK(t.images_per_second == 4506.5);
+  auto other = m;
+  other["tool"] = "pgd-train";
+  CHECK_THROWS_WITH(metrics::read_clean_training(other, "train_metrics"),
+                    "train_metrics: is not train's metrics (tool 'pgd-train')");
+  auto no_history = m;
+  no_history.erase("history");
+  CHECK_THROWS_WITH(metrics::read_clean_training(no_history, "train_metrics"),
+                    "train_metrics: field 'history' is missing");
+  auto bad_count = m;
+  bad_count["count"] = "many";
+  CHECK_THROWS_WITH(metrics::read_clean_training(bad_count, "train_metrics"),
+                    Catch::StartsWith("train_metrics: field 'count' is not a number"));
+}

@@ -214,7 +214,9 @@ json training_metrics(const json& target_seconds) {
           {"curve", curve},
           {"best_check", 1},
           {"target_robust_accuracy", 0.55},
-          {"time_to_target_seconds", target_seconds}};
+          {"time_to_target_seconds", target_seconds},
+          {"train_count", 54000},
+          {"history", json::array({json::object(), json::object(), json::object()})}};
 }
 
 }  // namespace
