@@ -24,8 +24,9 @@ struct Components {
 struct DefenceParams {
   explicit DefenceParams(kfp::Pipeline& p);
   kfp::Value epsilon, detection_alpha, pgd_method, pgd_epochs, pgd_steps, pgd_step_size,
-      pgd_learning_rate, adversarial_fraction, pgd_validation_size, eval_pgd_steps, eval_apgd_steps,
-      sweep_epsilons, sweep_limit, seed, threads;
+      pgd_learning_rate, adversarial_fraction, pgd_from_scratch, pgd_ramp_epochs,
+      pgd_validation_size, eval_pgd_steps, eval_apgd_steps, sweep_epsilons, sweep_limit, seed,
+      threads;
 };
 
 /// An evaluate task named `key` on model `m` and dataset `ds` (clean unless an attack is set on

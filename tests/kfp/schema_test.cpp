@@ -161,3 +161,28 @@ TEST_CASE("the component checker reports problems of documents missing their par
     CHECK_NOTHROW(kfp::check_component_v1(kfp::parse_yaml_documents(text, "c.yaml")[0]));
   }
 }
+
+TEST_CASE("both pipelines pass pgd_from_scratch and pgd_ramp_epochs to the defence's pgd-train",
+          "[kfp][schema]") {
+  for (const char* name : {"adversarial-defense", "defend-model"}) {
+    INFO(name);
+    const Json ir = kfp::load_yaml(kSource / "kfp_specs" / (std::string(name) + ".yaml"), "ir");
+    CHECK(ir["root"]["inputDefinitions"]["parameters"]["pgd_from_scratch"]["parameterType"] ==
+          "BOOLEAN");
+    CHECK(ir["root"]["inputDefinitions"]["parameters"]["pgd_from_scratch"]["defaultValue"] ==
+          false);
+    CHECK(ir["root"]["inputDefinitions"]["parameters"]["pgd_ramp_epochs"]["defaultValue"] == 0);
+    // The pgd-train task, wherever its branch put it, reads the parameter through its channel.
+    int found = 0;
+    for (const auto& [comp, spec] : ir["components"].items()) {
+      if (!spec.contains("dag") || !spec["dag"]["tasks"].contains("pgd-train")) continue;
+      ++found;
+      const auto& in = spec["dag"]["tasks"]["pgd-train"]["inputs"]["parameters"];
+      CHECK(in["from_scratch"] ==
+            Json({{"componentInputParameter", "pipelinechannel--pgd_from_scratch"}}));
+      CHECK(in["ramp_epochs"] ==
+            Json({{"componentInputParameter", "pipelinechannel--pgd_ramp_epochs"}}));
+    }
+    CHECK(found == 1);
+  }
+}
