@@ -35,8 +35,7 @@ std::string printf_text(const char* format, Values... values) {
 class Run {
  public:
   explicit Run(const fs::path& root)
-      : root_(root),
-        summary_(kfp_local::read_summary(io::read_json(root / "run-summary.json", "run summary"),
+      : summary_(kfp_local::read_summary(io::read_json(root / "run-summary.json", "run summary"),
                                          "run summary " + (root / "run-summary.json").string())) {
     for (const auto& t : summary_.tasks) {
       tasks_[t.display_name.empty() ? t.path : t.display_name] = &t;
@@ -74,7 +73,6 @@ class Run {
   }
 
  private:
-  fs::path root_;
   kfp_local::RunResult summary_;
   std::map<std::string, const TaskRecord*> tasks_;
 };
