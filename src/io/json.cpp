@@ -1,6 +1,8 @@
 // JSON file helpers.
 #include "io/json.h"
 
+#include <sstream>
+
 #include "common/error.h"
 #include "io/files.h"
 
@@ -23,6 +25,21 @@ Json parse_json(const std::string& text, const std::filesystem::path& path, cons
 
 void write_json(const std::filesystem::path& path, const Json& value, const std::string& what) {
   write_atomically(path, value.dump(2) + "\n", what);
+}
+
+const Json& at_path(const Json& j, const std::string& path) {
+  static const Json kNull;
+  const Json* cur = &j;
+  std::istringstream parts(path);
+  for (std::string key; std::getline(parts, key, '.');) {
+    if (!cur->is_object() || !cur->contains(key)) return kNull;
+    cur = &(*cur)[key];
+  }
+  return *cur;
+}
+
+void bad_field(const std::string& what, const std::string& field, const std::string& problem) {
+  throw Error(describe(what, "field '" + field + "' " + problem));
 }
 
 }  // namespace advkfp::io

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 
 #include "common/error.h"
 
@@ -20,16 +21,29 @@ Json read_json(const std::filesystem::path& path, const std::string& what);
 /// Writes `value` pretty-printed (2 spaces, trailing newline) through write_atomically().
 void write_json(const std::filesystem::path& path, const Json& value, const std::string& what);
 
-/// Reads a required field of an object, with the error naming `what` and the key.
+/// The value at a dotted path ("model.sha256") of `j`, or a null value when any part is missing.
+const Json& at_path(const Json& j, const std::string& path);
+
+/// Throws advkfp::Error "<what>: field '<field>' <problem>": the one form in which every reader of
+/// the project's JSON files (manifests, sidecars, metrics, run summaries) names a bad field.
+[[noreturn]] void bad_field(const std::string& what, const std::string& field,
+                            const std::string& problem);
+
+/// Reads the required field at dotted `path` of an object as T; a missing field or one of
+/// another type is bad_field(): "is missing", "is <value>, not <the JSON kind T needs>".
 template <class T>
-T require(const Json& obj, const std::string& key, const std::string& what) {
-  if (!obj.is_object() || !obj.contains(key)) {
-    throw Error(what + ": missing field '" + key + "'");
-  }
+T require(const Json& obj, const std::string& path, const std::string& what) {
+  const Json& v = at_path(obj, path);
+  if (v.is_null()) bad_field(what, path, "is missing");
   try {
-    return obj.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(what + ": field '" + key + "' has the wrong type");
+    return v.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    const char* kind = std::is_same_v<T, std::string> ? "a string"
+                       : std::is_same_v<T, bool>      ? "a boolean"
+                       : std::is_integral_v<T>        ? "an integer"
+                       : std::is_arithmetic_v<T>      ? "a number"
+                                                      : "of the expected kind";
+    bad_field(what, path, "is " + v.dump().substr(0, 40) + ", not " + kind);
   }
 }
 

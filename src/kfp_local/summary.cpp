@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "io/json.h"
 #include "kfp_local/runner.h"
 
 namespace advkfp::kfp_local {
@@ -79,7 +80,7 @@ class Reader {
     return j.contains(key) ? text(j, key, field) : std::string();
   }
   [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
-    throw Error(describe(what_, "field '" + field + "' " + problem));
+    io::bad_field(what_, field, problem);
   }
 
  private:

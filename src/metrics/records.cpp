@@ -12,22 +12,8 @@ namespace {
 
 using io::Json;
 
-// The value at a dotted path ("model.sha256"), or null when any part is missing.
-const Json& at_path(const Json& j, const std::string& path) {
-  static const Json kNull;
-  const Json* cur = &j;
-  std::istringstream parts(path);
-  for (std::string key; std::getline(parts, key, '.');) {
-    if (!cur->is_object() || !cur->contains(key)) return kNull;
-    cur = &(*cur)[key];
-  }
-  return *cur;
-}
-
-[[noreturn]] void bad_field(const std::string& what, const std::string& field,
-                            const std::string& problem) {
-  throw Error(describe(what, "field '" + field + "' " + problem));
-}
+using io::at_path;
+using io::bad_field;
 
 template <class T>
 T field(const Json& j, const std::string& path, const std::string& what, const char* type,

@@ -313,7 +313,7 @@ TEST_CASE("calibration round-trips through JSON and refuses another model", "[un
   j = to_json(c);
   j["adversarial"].erase("threshold");
   CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"),
-                    Catch::Contains("calibration_in adversarial: missing field 'threshold'"));
+                    Catch::Contains("calibration_in adversarial: field 'threshold' is missing"));
   j = to_json(c);
   j["adversarial"]["statistic"] = "noise_flip";  // another statistic's threshold: recalibrate
   CHECK_THROWS_WITH(calibration_from_json(j, "calibration_in"),

@@ -95,6 +95,12 @@ TEST_CASE("JSON errors name the input", "[unit][io]") {
   CHECK_THROWS_WITH(io::read_json(dir / "huge.json", "current_metrics"),
                     Catch::StartsWith("current_metrics:") && Catch::Contains("too large"));
   const auto j = io::Json::parse(R"({"n": "x"})");
-  CHECK_THROWS_WITH(io::require<int>(j, "n", "m"), Catch::Contains("wrong type"));
-  CHECK_THROWS_WITH(io::require<int>(j, "k", "m"), Catch::Contains("missing field 'k'"));
+  CHECK_THROWS_WITH(io::require<int>(j, "n", "m"), "m: field 'n' is \"x\", not an integer");
+  CHECK_THROWS_WITH(io::require<int>(j, "k", "m"), "m: field 'k' is missing");
+  // A dotted path reaches into nested objects, and names the whole path.
+  const auto nested = io::Json::parse(R"({"a": {"b": [1, 2]}})");
+  CHECK(io::require<std::vector<int>>(nested, "a.b", "m") == std::vector<int>{1, 2});
+  CHECK_THROWS_WITH(io::require<std::string>(nested, "a.b", "m"),
+                    "m: field 'a.b' is [1,2], not a string");
+  CHECK_THROWS_WITH(io::require<int>(nested, "a.c", "m"), "m: field 'a.c' is missing");
 }
