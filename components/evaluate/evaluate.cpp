@@ -70,11 +70,13 @@ io::Json confusion_metadata(const metrics::Evaluation& e, const std::vector<std:
   return {{"annotationSpecs", specs}, {"rows", rows}};
 }
 
-void run(const Options& o) {
-  const auto epsilons = parse_epsilons(o.sweep_epsilons, "sweep_epsilons");
-  const auto methods = split(o.sweep_attacks);
+void run(const Options& options) {
+  const auto epsilons = parse_epsilons(options.sweep_epsilons, "sweep_epsilons");
+  const auto methods = split(options.sweep_attacks);
   for (const auto& method : methods) attacks::parse_method(method);
-  auto net = model::load_model(o.model, "model");
+  auto net = model::load_model(options.model, "model");
+  Options o = options;
+  o.batch_size = model::batch_size_for(options.batch_size, net.info().input_shape);
   auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
 

@@ -19,7 +19,7 @@ struct Options : cli::CommonOptions {
   bool random_start = true;
   std::string sweep_epsilons;
   std::string sweep_attacks = "fgsm,pgd";
-  int64_t batch_size = 500;
+  int64_t batch_size = 0;  ///< 0: model::batch_size_for()
   int64_t limit = 0;
   int64_t sweep_limit = 0;
 };

@@ -37,7 +37,10 @@ const cli::Spec<Options>& spec() {
           .param("sweep_attacks", &Options::sweep_attacks,
                  "Attacks of the sweep, comma-separated: fgsm, pgd, apgd (PGD and APGD use "
                  "--steps, --restarts, --random-start; PGD also --step-size).")
-          .param("batch_size", &Options::batch_size, "Images per forward pass.", cli::at_least(1))
+          .param("batch_size", &Options::batch_size,
+                 "Images per pass, attacks included (0: about 392,000 input values a pass, 500 "
+                 "images of 1x28x28, 127 of 3x32x32).",
+                 cli::at_least(0))
           .param("limit", &Options::limit, "Use only the first N images (0: all).",
                  cli::at_least(0))
           .param("sweep_limit", &Options::sweep_limit,

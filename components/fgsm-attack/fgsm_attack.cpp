@@ -13,12 +13,14 @@
 namespace advkfp::fgsm_attack {
 namespace {
 
-void run(const Options& o) {
+void run(const Options& options) {
   attacks::AttackConfig cfg;
   cfg.method = attacks::Method::kFgsm;
-  cfg.epsilon = o.epsilon;
+  cfg.epsilon = options.epsilon;
   cfg.validate();
-  auto net = model::load_model(o.model, "model");
+  auto net = model::load_model(options.model, "model");
+  Options o = options;
+  o.batch_size = model::batch_size_for(options.batch_size, net.info().input_shape);
   auto ds = data::load_dataset(o.dataset, "dataset").slice(0, o.limit);
   data::check_compatible(ds, net.info().input_shape, net.info().num_classes(), "dataset");
   const auto& sha = net.info().sha256;

@@ -12,7 +12,7 @@ struct Options : cli::CommonOptions {
   std::filesystem::path model, dataset, adversarial_dataset, metrics;
   double epsilon = attacks::kDefaultEpsilon;
   bool use_predictions = false;
-  int64_t batch_size = 500;
+  int64_t batch_size = 0;  ///< 0: model::batch_size_for()
   int64_t limit = 0;
 };
 

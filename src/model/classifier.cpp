@@ -470,4 +470,11 @@ def forward(self, x):
   return net;
 }
 
+int64_t batch_size_for(int64_t requested, const std::vector<int64_t>& input_shape) {
+  if (requested > 0) return requested;
+  int64_t values = 1;
+  for (const auto d : input_shape) values *= std::max<int64_t>(d, 1);
+  return std::max<int64_t>(1, kDefaultBatchValues / values);
+}
+
 }  // namespace advkfp::model

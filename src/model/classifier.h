@@ -129,6 +129,16 @@ Classifier import_torchscript(const std::filesystem::path& file, ModelInfo info,
 /// traceback first; the error itself is the last non-empty line.
 std::string torch_error_line(const c10::Error& e);
 
+/// Input values per pass that attack and evaluation batches are sized for by default: 500 images
+/// of 1x28x28. An attack keeps every layer's activations for the input gradient, so a pass's
+/// memory grows with the image as much as with the count: resnet-small's FGSM on 3x32x32 images
+/// peaked at 1.6-1.9 GB at 500 images a pass.
+inline constexpr int64_t kDefaultBatchValues = 500 * 28 * 28;
+
+/// Images per pass for inputs of `input_shape` ([C,H,W]): `requested` when positive, else
+/// kDefaultBatchValues / (C*H*W), at least 1 (500 for 1x28x28, 127 for 3x32x32).
+int64_t batch_size_for(int64_t requested, const std::vector<int64_t>& input_shape);
+
 /// The sidecar fields as JSON (also embedded in metrics to identify the model).
 nlohmann::json describe_model(const ModelInfo& info);
 

@@ -405,7 +405,7 @@ const std::vector<Case>& cases() {
        },
        2, "epochs"},
       {"threads -1", EV, [](Fixture& fx, const fs::path& o) { return evaluate(fx.model, fx.data, o, {"--threads", "-1"}); }, 2, "threads"},
-      {"batch size 0", EV, [](Fixture& fx, const fs::path& o) { return evaluate(fx.model, fx.data, o, {"--batch-size", "0"}); }, 2, "batch"},
+      {"negative batch size", EV, [](Fixture& fx, const fs::path& o) { return evaluate(fx.model, fx.data, o, {"--batch-size", "-1"}); }, 2, "batch"},
       {"seed that is not a number", FG,
        [](Fixture& fx, const fs::path& o) {
          auto a = fgsm(fx, o, "0.1");
