@@ -1,6 +1,8 @@
 // prepare-data: a source folder (IDX files, NumPy arrays or image folders) -> dataset folders.
 #include "prepare_data.h"
 
+#include <chrono>
+
 #include "common/error.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -8,6 +10,7 @@
 #include "data/image_folder.h"
 #include "data/numpy.h"
 #include "io/files.h"
+#include "io/json.h"
 
 namespace advkfp::prepare_data {
 namespace {
@@ -147,17 +150,20 @@ void name_classes(std::vector<Split*> splits, const std::vector<std::string>& na
 }
 
 // Writes images [offset, offset + count) of the split, recording the range in the provenance.
-void save_part(const Split& s, int64_t offset, int64_t count, const fs::path& out,
-               const std::string& what) {
+// Returns the number of images written.
+int64_t save_part(const Split& s, int64_t offset, int64_t count, const fs::path& out,
+                  const std::string& what) {
   auto ds = s.all.slice(offset, count);
   ds.provenance = s.provenance;
   ds.provenance["offset"] = offset;
   ds.provenance["count"] = ds.size();
   data::save_dataset(out, ds, s.encoding, what);
   log::info(what, ": ", ds.size(), " images from ", s.source);
+  return ds.size();
 }
 
 void run(const Options& o) {
+  const auto start = std::chrono::steady_clock::now();
   const auto dir = resolve_source(o.source_uri);
   if (!std::filesystem::is_directory(dir)) {
     throw Error(describe("source_uri", "'" + dir.string() + "' is not a folder"));
@@ -181,11 +187,31 @@ void run(const Options& o) {
                                                       std::to_string(train_count) + " in all)"));
     }
     train_count -= o.reference_size;
-    save_part(train, train_count, o.reference_size, o.reference_dataset, "reference_dataset");
   }
-  save_part(train, 0, o.train_limit > 0 ? std::min(o.train_limit, train_count) : train_count,
-            o.train_dataset, "train_dataset");
-  save_part(test, 0, o.test_limit, o.test_dataset, "test_dataset");
+  const int64_t reference_written = o.reference_dataset.empty()
+                                        ? 0
+                                        : save_part(train, train_count, o.reference_size,
+                                                    o.reference_dataset, "reference_dataset");
+  const int64_t train_written =
+      save_part(train, 0, o.train_limit > 0 ? std::min(o.train_limit, train_count) : train_count,
+                o.train_dataset, "train_dataset");
+  const int64_t test_written = save_part(test, 0, o.test_limit, o.test_dataset, "test_dataset");
+  if (o.metrics.empty()) return;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const int64_t count = train_written + test_written + reference_written;
+  io::write_json(o.metrics,
+                 {{"tool", "prepare-data"},
+                  {"format", format_name(format)},
+                  {"image_shape", train.all.image_shape()},
+                  {"class_names", train.all.class_names},
+                  {"count", count},
+                  {"train_count", train_written},
+                  {"test_count", test_written},
+                  {"reference_count", reference_written},
+                  {"seconds", seconds},
+                  {"images_per_second", seconds > 0 ? static_cast<double>(count) / seconds : 0.0}},
+                 "metrics");
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace advkfp::prepare_data {
 
 struct Options : cli::CommonOptions {
   std::string source_uri;
-  std::filesystem::path train_dataset, test_dataset, reference_dataset;
+  std::filesystem::path train_dataset, test_dataset, reference_dataset, metrics;
   std::string class_names;
   int64_t train_limit = 0;
   int64_t test_limit = 0;

@@ -25,6 +25,10 @@ const cli::Spec<Options>& spec() {
                   "Clean held-out set for label-free detection: the last reference_size "
                   "training images, left out of train_dataset (omit: nothing held out).",
                   true)
+          .output("metrics", &Options::metrics, cli::types::kMetrics,
+                  "JSON: the source's format, the images written per output, seconds and "
+                  "images/s (omit: none written).",
+                  true)
           .param("reference_size", &Options::reference_size,
                  "Training images held out as the reference set when reference_dataset is given.",
                  cli::at_least(1))

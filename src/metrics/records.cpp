@@ -254,7 +254,7 @@ std::optional<int64_t> images_processed(const Json& j, const std::string& what) 
     return t.train_count * t.epochs;
   }
   if (name == "evaluate") return read_evaluation(j, what).count;
-  if (name == "fgsm-attack") {
+  if (name == "fgsm-attack" || name == "prepare-data") {
     return static_cast<int64_t>(number_in(at_path(j, "count"), what, "count", 0, 1e15));
   }
   return std::nullopt;

@@ -116,8 +116,9 @@ struct CleanTrainingRecord {
 CleanTrainingRecord read_clean_training(const nlohmann::json& j, const std::string& what);
 
 /// The images a tool's metrics say it processed, epochs counted: train and pgd-train (training
-/// images x epochs trained), evaluate and fgsm-attack (images). Nothing for metrics of another
-/// tool. Throws advkfp::Error naming `what` and the field for a missing or mistyped field.
+/// images x epochs trained), evaluate, fgsm-attack and prepare-data (images). Nothing for metrics
+/// of another tool. Throws advkfp::Error naming `what` and the field for a missing or mistyped
+/// field.
 std::optional<int64_t> images_processed(const nlohmann::json& j, const std::string& what);
 
 /// One second of a live episode as `traffic` records it.

@@ -12,6 +12,7 @@
 #include "e2e/e2e.h"
 #include "e2e/images.h"
 #include "io/json.h"
+#include "metrics/records.h"
 #include "model/classifier.h"
 
 using namespace advkfp;
@@ -156,6 +157,22 @@ TEST_CASE("the same Fashion-MNIST images from IDX, .npz and a PNG folder give id
   }
   CHECK(io::read_json(py.dir / "from-npz" / "train" / "dataset.json",
                       "m")["provenance"]["format"] == "npz");
+
+  SECTION("the metrics count the images written per output, and the run's rate") {
+    const auto out = py.dir / "with-metrics";
+    require_ok(prepare(py.dir / "npz", out,
+                       {"--reference-dataset", (out / "reference").string(), "--reference-size",
+                        "20", "--test-limit", "50", "--metrics", (out / "metrics.json").string()}));
+    const auto m = io::read_json(out / "metrics.json", "metrics");
+    CHECK(m["format"] == "npz");
+    CHECK(m["image_shape"] == io::Json({1, 28, 28}));
+    CHECK(m["train_count"] == n_train - 20);
+    CHECK(m["reference_count"] == 20);
+    CHECK(m["test_count"] == 50);
+    CHECK(m["count"] == n_train + 50);
+    CHECK(m["images_per_second"].get<double>() > 0);
+    CHECK(metrics::images_processed(m, "metrics") == n_train + 50);
+  }
 
   SECTION("float32 .npy files keep the exact floats, with numbered class names by default") {
     require_ok(prepare(py.dir / "npy", py.dir / "from-npy"));
