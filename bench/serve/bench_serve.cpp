@@ -1,7 +1,8 @@
 // bench-serve: throughput and latency of `serve` under concurrent clients. For each batching
 // setting it starts the serve binary next to this one on loopback (port 0), then for each client
 // count runs closed-loop clients (each sends its next request when the last was answered) for a
-// fixed time over real HTTP, and reports requests/s, images/s, latency percentiles and failures.
+// fixed time over real HTTP, and reports requests/s, images/s, latency percentiles and failures
+// (with their reasons: the HTTP status, or httplib's transport error).
 // The server and the clients share the machine: on 2 cores, client threads take CPU from it.
 #include <httplib.h>
 #include <signal.h>
@@ -10,12 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
-#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -120,7 +121,8 @@ void stop_server(const Server& s) {
 io::Json run_load(int port, const std::vector<std::string>& bodies, int64_t clients,
                   double duration_s, int64_t images_per_request) {
   std::vector<std::vector<double>> latencies(clients);
-  std::atomic<int64_t> failed{0};
+  // Why each failed request failed: "status 503", "transport Read", ... with counts, per client.
+  std::vector<std::map<std::string, int64_t>> failures(clients);
   const auto start = Clock::now();
   const auto stop = start + std::chrono::duration_cast<Clock::duration>(
                                 std::chrono::duration<double>(duration_s));
@@ -136,7 +138,8 @@ io::Json run_load(int port, const std::vector<std::string>& bodies, int64_t clie
         const auto r = c.Post("/v2/models/fashion-cnn/infer", bodies[i % bodies.size()],
                               "application/json");
         if (!r || r->status != 200) {
-          ++failed;
+          ++failures[t][r ? "status " + std::to_string(r->status)
+                          : "transport " + httplib::to_string(r.error())];
           continue;
         }
         latencies[t].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -148,9 +151,18 @@ io::Json run_load(int port, const std::vector<std::string>& bodies, int64_t clie
   std::vector<double> all;
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   const double rps = static_cast<double>(all.size()) / elapsed;
+  int64_t failed = 0;
+  io::Json reasons = io::Json::object();
+  for (const auto& f : failures) {
+    for (const auto& [reason, n] : f) {
+      failed += n;
+      reasons[reason] = reasons.value(reason, int64_t{0}) + n;
+    }
+  }
   return {{"clients", clients},
           {"requests", all.size()},
-          {"failed", failed.load()},
+          {"failed", failed},
+          {"failures", reasons},
           {"seconds", elapsed},
           {"requests_per_s", rps},
           {"images_per_s", rps * static_cast<double>(images_per_request)},
@@ -180,6 +192,10 @@ void run(const Options& o) {
                   << " | " << std::setprecision(2) << row["p50_ms"].get<double>() << " | "
                   << row["p99_ms"].get<double>() << " | " << row["failed"].get<int64_t>() << " |"
                   << std::endl;
+        for (const auto& [reason, n] : row["failures"].items()) {
+          std::cerr << "bench-serve: max batch " << b << ", " << c
+                    << " clients: " << n.get<int64_t>() << " failed with " << reason << std::endl;
+        }
         rows.push_back(row);
       }
     } catch (...) {

@@ -1,6 +1,7 @@
 # CTest bench.serve: bench-serve end to end on a tiny slice, so CI keeps it working.
 # prepare-data (500 train / 100 test) -> train (1 epoch) -> bench-serve (1 and 4 clients, batching
-# off and on, 1 s each), then checks every row answered requests and none failed.
+# off and on, 1 s each), then checks every row answered requests and none failed (printing the
+# recorded reasons when some did).
 #   cmake -DBIN=<build/bin> -DWORK=<scratch dir> [-DDATA=<fashion-mnist dir>] -P smoke.cmake
 include(${CMAKE_CURRENT_LIST_DIR}/../smoke_common.cmake)
 
@@ -20,7 +21,8 @@ endif()
 foreach(i RANGE 3)
   string(JSON requests GET "${json}" rows ${i} requests)
   string(JSON failed GET "${json}" rows ${i} failed)
+  string(JSON reasons GET "${json}" rows ${i} failures)
   if(requests LESS 1 OR NOT failed EQUAL 0)
-    message(FATAL_ERROR "row ${i}: ${requests} requests, ${failed} failed")
+    message(FATAL_ERROR "row ${i}: ${requests} requests, ${failed} failed: ${reasons}")
   endif()
 endforeach()
