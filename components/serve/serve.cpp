@@ -3,10 +3,14 @@
 #include "serve.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -253,6 +257,17 @@ void run(const Options& o) {
   // second at 3,000 requests/s, through a listen backlog of 5. An idle connection still closes
   // after the keep-alive timeout (5 s), and stop() still ends every connection after its request.
   svr.set_keep_alive_max_count(std::numeric_limits<size_t>::max());
+  // Debian's cpp-httplib is a compiled library that listens with a backlog of 5
+  // (CPPHTTPLIB_LISTEN_BACKLOG, fixed when it was built). When more clients than that connect at
+  // once, the kernel drops their handshakes (TcpExtListenOverflows) and answers with SYN cookies;
+  // bench-serve's 400 clients saw 11-16 requests a row fail with a read error. The socket
+  // options hook sees the listening socket before bind (its default, SO_REUSEPORT, is kept);
+  // listen() again on it once bound raises the backlog (Linux updates a listening socket's).
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](int sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   const auto read_us = static_cast<int64_t>(o.read_timeout_s * 1e6);
   svr.set_read_timeout(read_us / 1000000, read_us % 1000000);
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
@@ -356,6 +371,17 @@ void run(const Options& o) {
     throw Error(describe("port", "cannot listen on " + o.host + ":" + std::to_string(port) +
                                      " (in use, or not an address of this machine)"));
   }
+  if (listen_fd < 0 || ::listen(listen_fd, SOMAXCONN) != 0) {
+    log::warn("could not raise the listen backlog above cpp-httplib's 5: ", std::strerror(errno));
+  }
+  // The backlog the kernel applies (SOMAXCONN capped by net.core.somaxconn): TCP_INFO of a
+  // listening socket carries it in tcpi_sacked (Linux tcp_get_info).
+  tcp_info listen_info{};
+  socklen_t info_size = sizeof(listen_info);
+  const int64_t backlog = listen_fd >= 0 && ::getsockopt(listen_fd, IPPROTO_TCP, TCP_INFO,
+                                                         &listen_info, &info_size) == 0
+                              ? static_cast<int64_t>(listen_info.tcpi_sacked)
+                              : -1;
   // gRPC on its own port, through the same frontend; on SIGTERM it finishes its calls in flight
   // (cancelled after the request timeout and 30 s more) before the batcher stops.
   const auto grace = std::chrono::seconds(static_cast<int64_t>(o.request_timeout_s) + 30);
@@ -388,7 +414,8 @@ void run(const Options& o) {
     log::info("listening on ", o.host, ":", grpc->port(), " (v2 gRPC, inference.GRPCInferenceService)");
   }
   if (!o.port_file.empty()) io::write_output_parameter(o.port_file, std::to_string(port), "port_file");
-  log::info("listening on http://", o.host, ":", port, " (v2 REST, /metrics)");
+  log::info("listening on http://", o.host, ":", port, " (v2 REST, /metrics; connection backlog ",
+            backlog, ")");
   const bool clean = svr.listen_after_bind();
   ::close(g_signal_pipe[1]);
   stopper.join();
