@@ -99,9 +99,15 @@ NpyArray parse_npy(const std::string& b, const std::string& what) {
                                    "' is not supported (little-endian "
                                    "integers or floats)"));
   }
-  uint64_t want = static_cast<uint64_t>(size);
+  // The byte count, and the same product with empty dimensions counted as 1, which bounds the
+  // strides LibTorch computes for the shape. An empty array of shape (0, 4, 10^8, 10^12) holds no
+  // data, yet its strides overflow int64_t, and LibTorch 1.13 reads an int64_t whose two top bits
+  // are 10 as a pointer to a symbolic size (c10/core/SymInt.h: MASK, IS_SYM), crashing clone().
+  uint64_t want = static_cast<uint64_t>(size), span = want;
   for (const auto d : a.shape) {
-    if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) || want > (1ull << 62)) {
+    const auto extent = static_cast<uint64_t>(std::max<int64_t>(d, 1));
+    if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) ||
+        __builtin_mul_overflow(span, extent, &span) || span > (1ull << 62)) {
       throw Error(describe(what, "shape (" + dims + ") in the .npy header holds more data than "
                                  "any file"));
     }

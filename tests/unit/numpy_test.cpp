@@ -133,6 +133,23 @@ TEST_CASE("an npy shape whose size overflows 64 bits is refused", "[unit][numpy]
                     Catch::Contains("more data than any file"));
 }
 
+// Finding 14 (fuzz_npy, a CI run): an empty array whose other dimensions are huge holds no data,
+// but the strides LibTorch derives from its shape overflow int64_t; npy_images' clone() read one
+// as a symbolic size and crashed (SEGV in c10::SymInt::toSymIntNodeImpl). The fuzzer's input:
+TEST_CASE("an empty npy array whose strides would overflow is refused before LibTorch sees it",
+          "[unit][numpy][fuzz]") {
+  const auto crash = npy("|u1", "(0, 4,46666664, 466646666664,)", "");
+  CHECK_THROWS_WITH(data::parse_npy(crash, "x"),
+                    Catch::StartsWith("x:") && Catch::Contains("more data than any file"));
+  CHECK_THROWS_WITH(data::parse_npy(npy("<f4", "(999999999999, 0, 999999999999)", ""), "x"),
+                    Catch::Contains("more data than any file"));
+  // An empty array of a sane shape still parses, and converts to an empty image tensor.
+  const auto empty = data::parse_npy(npy("|u1", "(0, 28, 28)", ""), "x");
+  bool from_uint8 = false;
+  const auto t = data::npy_images(empty, "x", from_uint8);
+  CHECK(t.sizes() == torch::IntArrayRef({0, 1, 28, 28}));
+}
+
 // Found by review while writing fuzz/fuzz_npz: offsets near 2^64 in zip64 records wrapped around
 // the bounds checks and reached std::string::compare (std::out_of_range, a message naming nothing).
 TEST_CASE("npz records pointing outside the archive are refused naming the archive",
