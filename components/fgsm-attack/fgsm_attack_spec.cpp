@@ -21,8 +21,8 @@ const cli::Spec<Options>& spec() {
                  "Craft against the model's predictions instead of the labels (as for unlabelled "
                  "traffic).")
           .param("batch_size", &Options::batch_size,
-                 "Images per gradient computation (0: about 392,000 input values a pass, 500 "
-                 "images of 1x28x28, 127 of 3x32x32).",
+                 "Images per gradient computation (0: about 100,000 input values a pass, 128 "
+                 "images of 1x28x28, 32 of 3x32x32).",
                  cli::at_least(0))
           .param("limit", &Options::limit, "Attack only the first N images (0: all).",
                  cli::at_least(0))

@@ -130,11 +130,11 @@ TEST_CASE("a sidecar with a field of the wrong type is refused naming the sideca
                     Catch::StartsWith("model sidecar:") && Catch::Contains("'seed'"));
 }
 
-TEST_CASE("attack and evaluation batches default to about 392,000 input values a pass",
+TEST_CASE("attack and evaluation batches default to about 100,000 input values a pass",
           "[unit][model]") {
-  CHECK(model::batch_size_for(0, {1, 28, 28}) == 500);
-  CHECK(model::batch_size_for(0, {3, 32, 32}) == 127);
-  CHECK(model::batch_size_for(0, {3, 224, 224}) == 2);
+  CHECK(model::batch_size_for(0, {1, 28, 28}) == 128);
+  CHECK(model::batch_size_for(0, {3, 32, 32}) == 32);
+  CHECK(model::batch_size_for(0, {3, 224, 224}) == 1);
   CHECK(model::batch_size_for(0, {3, 1024, 1024}) == 1);
   // A batch size the user asked for is kept, however large the images.
   CHECK(model::batch_size_for(64, {3, 224, 224}) == 64);
