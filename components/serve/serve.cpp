@@ -254,8 +254,9 @@ void run(const Options& o) {
   svr.set_tcp_nodelay(true);
   // cpp-httplib 0.11.4 closes a keep-alive connection after 5 requests
   // (CPPHTTPLIB_KEEPALIVE_MAX_COUNT), so busy clients reconnect every 5 requests: ~600 times a
-  // second at 3,000 requests/s, through a listen backlog of 5. An idle connection still closes
-  // after the keep-alive timeout (5 s), and stop() still ends every connection after its request.
+  // second at 3,000 requests/s, each through the listen queue (below). An idle connection still
+  // closes after the keep-alive timeout (5 s), and stop() still ends every connection after its
+  // request.
   svr.set_keep_alive_max_count(std::numeric_limits<size_t>::max());
   // Debian's cpp-httplib is a compiled library that listens with a backlog of 5
   // (CPPHTTPLIB_LISTEN_BACKLOG, fixed when it was built). When more clients than that connect at
