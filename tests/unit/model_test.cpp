@@ -128,6 +128,15 @@ TEST_CASE("a sidecar with a field of the wrong type is refused naming the sideca
   CHECK_THROWS_AS(model::read_sidecar(dir / "model.json", "model"), Error);
   CHECK_THROWS_WITH(model::read_sidecar(dir / "model.json", "model"),
                     Catch::StartsWith("model sidecar:") && Catch::Contains("'seed'"));
+  s["seed"] = 7;
+  // Sizes outside import-model's bounds are the sidecar's error, before LibTorch sees them.
+  for (const auto& bad : {std::vector<int64_t>{0, 28, 28}, std::vector<int64_t>{1, -28, 28},
+                          std::vector<int64_t>{3, 100000, 4}}) {
+    s["input_shape"] = bad;
+    io::write_json(dir / "model.json", s, "test");
+    CHECK_THROWS_WITH(model::read_sidecar(dir / "model.json", "model"),
+                      Catch::StartsWith("model sidecar:") && Catch::Contains("'input_shape'"));
+  }
 }
 
 TEST_CASE("attack and evaluation batches default to about 100,000 input values a pass",
