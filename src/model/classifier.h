@@ -132,10 +132,10 @@ std::string torch_error_line(const c10::Error& e);
 /// Input values per pass that attack and evaluation batches are sized for by default: 128 images
 /// of 1x28x28. An attack keeps every layer's activations for the input gradient, so a pass's
 /// memory grows with the image as much as with the count: resnet-small's FGSM on 3x32x32 images
-/// peaked at 1.6-1.9 GB at 500 images a pass. On the paper CNN (10,000 test images, 2 threads,
-/// three runs) 128 images a pass against 500 took FGSM from 1,285-1,571 to 544-582 MB peak and
-/// from 6.5-8.7 to 5.2-6.6 s, clean evaluation from 412-543 to 270-282 MB and 2.2-2.6 to 2.0 s;
-/// PGD-20 and APGD-CE on 2,000 images from 791-971 to 375-418 MB, and from 3.4-4.3 to 2.4-3.1 s.
+/// peaked at 1.6-1.9 GB at 500 images a pass. bench/batch/run measures evaluate per attack and
+/// batch size: on the paper CNN, 128 images a pass are as fast as 500 or faster for clean
+/// evaluation, FGSM, PGD-20 and APGD-CE, at a third to a half of the peak memory (README,
+/// "Batches of attacks and evaluation").
 inline constexpr int64_t kDefaultBatchValues = 128 * 28 * 28;
 
 /// Images per pass for inputs of `input_shape` ([C,H,W]): `requested` when positive, else
