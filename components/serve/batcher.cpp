@@ -5,8 +5,12 @@
 
 namespace advkfp::serve {
 
-Batcher::Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_batch)
-    : config_(config), slot_(slot), on_batch_(std::move(on_batch)) {
+Batcher::Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_computed,
+                 BatchHook on_answered)
+    : config_(config),
+      slot_(slot),
+      on_computed_(std::move(on_computed)),
+      on_answered_(std::move(on_answered)) {
   worker_ = std::thread([this] { loop(); });
 }
 
@@ -82,13 +86,14 @@ void Batcher::loop() {
       try {
         const auto images = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
         const auto logits = model->net.forward(images);
+        if (on_computed_) on_computed_(images, logits, model);
         int64_t row = 0;
         for (auto* j : live) {
           const int64_t k = j->images.size(0);
           j->promise.set_value({logits.narrow(0, row, k), model, 200, ""});
           row += k;
         }
-        if (on_batch_) on_batch_(images, logits, model);
+        if (on_answered_) on_answered_(images, logits, model);
       } catch (const std::exception& e) {
         log::error("inference failed on a batch of ", n, " images: ", e.what());
         for (auto* j : live) {

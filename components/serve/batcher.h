@@ -36,11 +36,13 @@ struct BatcherConfig {
 class Batcher {
  public:
   using Clock = std::chrono::steady_clock;
-  /// `on_batch(images, logits, model)` runs on the worker after each batch (live detection,
-  /// metrics); it must not block for long.
+  /// A hook `(images, logits, model)` run on the worker for each batch computed.
   using BatchHook = std::function<void(const torch::Tensor&, const torch::Tensor&, const ModelPtr&)>;
 
-  Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_batch);
+  /// `on_computed` runs after the forward pass and before any request of the batch is answered,
+  /// so that what it records (metrics) is visible to whoever got an answer; it must be cheap.
+  /// `on_answered` runs after the answers (live detection); it must not block for long.
+  Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_computed, BatchHook on_answered);
   ~Batcher();
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
@@ -62,7 +64,8 @@ class Batcher {
 
   BatcherConfig config_;
   ModelSlot& slot_;
-  BatchHook on_batch_;
+  BatchHook on_computed_;
+  BatchHook on_answered_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Job> queue_;

@@ -190,11 +190,17 @@ void run(const Options& o) {
   bc.max_batch = o.max_batch_size;
   bc.max_delay = std::chrono::microseconds(static_cast<int64_t>(o.max_batch_delay_ms * 1000));
   bc.queue_capacity = o.queue_size;
-  Batcher batcher(bc, slot, [&](const torch::Tensor& images, const torch::Tensor&, const ModelPtr& m) {
-    telemetry->batch(images.size(0));
-    telemetry->queue_depth(batcher.queued());
-    if (monitor) monitor->observe(images, m);
-  });
+  // The batch is counted before its requests are answered: a client that got its answer and then
+  // reads /metrics sees its batch.
+  Batcher batcher(
+      bc, slot,
+      [&](const torch::Tensor& images, const torch::Tensor&, const ModelPtr&) {
+        telemetry->batch(images.size(0));
+        telemetry->queue_depth(batcher.queued());
+      },
+      [&](const torch::Tensor& images, const torch::Tensor&, const ModelPtr& m) {
+        if (monitor) monitor->observe(images, m);
+      });
 
   // The optional rollout gate: accuracy under white-box FGSM on a labelled canary set.
   Gate gate;
