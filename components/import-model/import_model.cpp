@@ -46,8 +46,9 @@ std::vector<double> numbers(const std::string& text, const std::string& what) {
 std::vector<int64_t> shape(const std::string& text) {
   std::vector<int64_t> out;
   for (double v : numbers(text, "input_shape")) {
-    if (v < 1 || v != std::floor(v) || v > 65536) {
-      throw UsageError(describe("input_shape", "'" + text + "' must be three positive integers"));
+    if (v < 1 || v != std::floor(v) || v > static_cast<double>(model::kMaxInputSize)) {
+      throw UsageError(describe("input_shape", "'" + text + "' must be three integers from 1 to " +
+                                                   std::to_string(model::kMaxInputSize)));
     }
     out.push_back(static_cast<int64_t>(v));
   }

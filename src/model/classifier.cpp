@@ -274,12 +274,11 @@ ModelInfo parse_sidecar(const std::string& text, const fs::path& sidecar, const 
   if (info.input_shape.size() != 3 || info.class_names.empty()) {
     throw Error(describe(swhat, "input_shape must be [C,H,W] and class_names non-empty"));
   }
-  // The bounds import-model accepts: a size of 0 or below, or one whose product overflows, would
-  // reach LibTorch's shape arithmetic (and batch sizing) instead of a line naming the sidecar.
   for (const auto d : info.input_shape) {
-    if (d < 1 || d > 65536) {
+    if (d < 1 || d > kMaxInputSize) {
       io::bad_field(swhat, "input_shape",
-                    "has size " + std::to_string(d) + "; C, H and W must be 1 to 65536");
+                    "has size " + std::to_string(d) + "; C, H and W must be 1 to " +
+                        std::to_string(kMaxInputSize));
     }
   }
   return info;

@@ -12,6 +12,11 @@
 
 namespace advkfp::model {
 
+/// The largest C, H or W a model may declare (import-model's flags, every sidecar read): a size of
+/// 0 or one whose product overflows would reach LibTorch's shape arithmetic and batch sizing
+/// instead of a line naming the input.
+inline constexpr int64_t kMaxInputSize = 65536;
+
 /// What the JSON sidecar (model.json) records beside model.pt.
 struct ModelInfo {
   std::string architecture = "paper-cnn";

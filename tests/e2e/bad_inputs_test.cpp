@@ -386,6 +386,12 @@ const std::vector<Case>& cases() {
        },
        1, "source_uri"},
       // Parameters.
+      {"import-model input shape with a size above the largest a model may declare", IM,
+       [](Fixture& fx, const fs::path& o) {
+         return std::vector<std::string>{"--source-uri", (fx.model / "model.pt").string(), "--class-names", "a,b",
+                                         "--input-shape", "1,65537,4", "--model", (o / "m").string()};
+       },
+       2, "input_shape"},
       {"epsilon 0", FG, [](Fixture& fx, const fs::path& o) { return fgsm(fx, o, "0"); }, 2, "epsilon"},
       {"epsilon above 1", FG, [](Fixture& fx, const fs::path& o) { return fgsm(fx, o, "1.5"); }, 2, "epsilon"},
       {"epsilon NaN", FG, [](Fixture& fx, const fs::path& o) { return fgsm(fx, o, "nan"); }, 2, "epsilon"},

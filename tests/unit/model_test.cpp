@@ -131,12 +131,15 @@ TEST_CASE("a sidecar with a field of the wrong type is refused naming the sideca
   s["seed"] = 7;
   // Sizes outside import-model's bounds are the sidecar's error, before LibTorch sees them.
   for (const auto& bad : {std::vector<int64_t>{0, 28, 28}, std::vector<int64_t>{1, -28, 28},
-                          std::vector<int64_t>{3, 100000, 4}}) {
+                          std::vector<int64_t>{3, model::kMaxInputSize + 1, 4}}) {
     s["input_shape"] = bad;
     io::write_json(dir / "model.json", s, "test");
     CHECK_THROWS_WITH(model::read_sidecar(dir / "model.json", "model"),
                       Catch::StartsWith("model sidecar:") && Catch::Contains("'input_shape'"));
   }
+  s["input_shape"] = std::vector<int64_t>{1, model::kMaxInputSize, 1};
+  io::write_json(dir / "model.json", s, "test");
+  CHECK(model::read_sidecar(dir / "model.json", "model").input_shape[1] == model::kMaxInputSize);
 }
 
 TEST_CASE("attack and evaluation batches default to about 100,000 input values a pass",
