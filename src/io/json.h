@@ -30,21 +30,28 @@ const Json& at_path(const Json& j, const std::string& path);
                             const std::string& problem);
 
 /// Reads the required field at dotted `path` of an object as T; a missing field or one of
-/// another type is bad_field(): "is missing", "is <value>, not <the JSON kind T needs>".
+/// another type is bad_field(): "is missing<missing_hint>", "is <value>, not <kind>".
 template <class T>
-T require(const Json& obj, const std::string& path, const std::string& what) {
+T require(const Json& obj, const std::string& path, const std::string& what, const char* kind,
+          const std::string& missing_hint = "") {
   const Json& v = at_path(obj, path);
-  if (v.is_null()) bad_field(what, path, "is missing");
+  if (v.is_null()) bad_field(what, path, "is missing" + missing_hint);
   try {
     return v.get<T>();
   } catch (const nlohmann::json::exception&) {
-    const char* kind = std::is_same_v<T, std::string> ? "a string"
-                       : std::is_same_v<T, bool>      ? "a boolean"
-                       : std::is_integral_v<T>        ? "an integer"
-                       : std::is_arithmetic_v<T>      ? "a number"
-                                                      : "of the expected kind";
     bad_field(what, path, "is " + v.dump().substr(0, 40) + ", not " + kind);
   }
+}
+
+/// require() with the JSON kind T needs named from T ("a string", "an integer", ...).
+template <class T>
+T require(const Json& obj, const std::string& path, const std::string& what) {
+  const char* kind = std::is_same_v<T, std::string> ? "a string"
+                     : std::is_same_v<T, bool>      ? "a boolean"
+                     : std::is_integral_v<T>        ? "an integer"
+                     : std::is_arithmetic_v<T>      ? "a number"
+                                                    : "of the expected kind";
+  return require<T>(obj, path, what, kind);
 }
 
 }  // namespace advkfp::io

@@ -15,18 +15,6 @@ using io::Json;
 using io::at_path;
 using io::bad_field;
 
-template <class T>
-T field(const Json& j, const std::string& path, const std::string& what, const char* type,
-        const std::string& hint = "") {
-  const Json& v = at_path(j, path);
-  if (v.is_null()) bad_field(what, path, "is missing" + hint);
-  try {
-    return v.get<T>();
-  } catch (const nlohmann::json::exception&) {
-    bad_field(what, path, "is " + v.dump().substr(0, 40) + ", not " + type);
-  }
-}
-
 // The number v, which must lie in [lo, hi]; else one line naming `what` and the field `name`.
 double number_in(const Json& v, const std::string& what, const std::string& name, double lo,
                  double hi) {
@@ -64,12 +52,12 @@ std::optional<AttackRecord> attack_at(const Json& j, const std::string& path,
   if (a.is_null()) return std::nullopt;
   if (!a.is_object()) bad_field(what, path, "is not an object");
   AttackRecord r;
-  r.method = field<std::string>(j, path + ".method", what, "a string");
+  r.method = io::require<std::string>(j, path + ".method", what);
   if (r.method != "fgsm" && r.method != "pgd" && r.method != "apgd") {
     bad_field(what, path + ".method", "is '" + r.method + "', not fgsm, pgd or apgd");
   }
-  r.epsilon = field<double>(j, path + ".epsilon", what, "a number");
-  if (r.method != "fgsm") r.steps = field<int64_t>(j, path + ".steps", what, "an integer");
+  r.epsilon = io::require<double>(j, path + ".epsilon", what);
+  if (r.method != "fgsm") r.steps = io::require<int64_t>(j, path + ".steps", what);
   return r;
 }
 
@@ -101,7 +89,7 @@ double read_accuracy(const Json& j, const std::string& what) {
   if (j["accuracy"].is_null()) {
     bad_field(what, "accuracy", "is null (the evaluated set was unlabelled)");
   }
-  const double a = field<double>(j, "accuracy", what, "a number");
+  const double a = io::require<double>(j, "accuracy", what);
   if (!(a >= 0 && a <= 1))
     bad_field(what, "accuracy", "is " + j["accuracy"].dump() + ", not in [0, 1]");
   return a;
@@ -116,16 +104,17 @@ EvaluationRecord read_evaluation(const Json& j, const std::string& what) {
     throw Error(describe(what, "is not a JSON object (not an evaluate metrics file)"));
   EvaluationRecord r;
   r.json = j;
-  r.model_sha256 =
-      field<std::string>(j, "model.sha256", what, "a string", " (not an evaluate metrics file)");
-  if (j.contains("count")) r.count = field<int64_t>(j, "count", what, "an integer");
+  r.model_sha256 = io::require<std::string>(j, "model.sha256", what, "a string",
+                                            " (not an evaluate metrics file)");
+  if (j.contains("count")) r.count = io::require<int64_t>(j, "count", what);
   if (!j.contains("accuracy"))
     bad_field(what, "accuracy", "is missing (not an evaluate metrics file)");
   if (!j["accuracy"].is_null()) r.accuracy = read_accuracy(j, what);
-  r.class_names = field<std::vector<std::string>>(j, "class_names", what, "a list of strings");
+  r.class_names =
+      io::require<std::vector<std::string>>(j, "class_names", what, "a list of strings");
   if (r.accuracy) {
-    r.confusion_matrix = field<std::vector<std::vector<int64_t>>>(j, "confusion_matrix", what,
-                                                                  "a matrix of integers");
+    r.confusion_matrix = io::require<std::vector<std::vector<int64_t>>>(j, "confusion_matrix", what,
+                                                                        "a matrix of integers");
     const size_t n = r.class_names.size();
     bool square = r.confusion_matrix.size() == n;
     for (const auto& row : r.confusion_matrix) square = square && row.size() == n;
@@ -136,7 +125,7 @@ EvaluationRecord read_evaluation(const Json& j, const std::string& what) {
   }
   const Json& method = at_path(j, "model.training.method");
   if (!method.is_null()) {
-    r.training_method = field<std::string>(j, "model.training.method", what, "a string");
+    r.training_method = io::require<std::string>(j, "model.training.method", what);
   }
   r.attack = attack_at(j, "attack", what);
   r.dataset_attack = attack_at(j, "dataset.provenance.attack", what);
@@ -154,7 +143,7 @@ EvaluationRecord read_evaluation(const Json& j, const std::string& what) {
                                     p["accuracy"].get<double>()});
     }
     if (j.contains("robustness_curve_count")) {
-      r.robustness_curve_count = field<int64_t>(j, "robustness_curve_count", what, "an integer");
+      r.robustness_curve_count = io::require<int64_t>(j, "robustness_curve_count", what);
     }
   }
   return r;
@@ -173,7 +162,7 @@ DetectionRecord read_detection(const Json& j, const std::string& what) {
     throw Error(describe(what, "has no boolean 'degraded' (not a detect-degradation report)"));
   }
   r.degraded = degraded.get<bool>();
-  r.mode = j.contains("mode") ? field<std::string>(j, "mode", what, "a string") : "labeled";
+  r.mode = j.contains("mode") ? io::require<std::string>(j, "mode", what) : "labeled";
   const Json& verdict = at_path(j, "verdict");
   if (!verdict.is_null() && !verdict.is_string()) {
     throw Error(describe(what, "'verdict' is not a string"));
