@@ -76,11 +76,10 @@ std::vector<std::string> durability_problems(const std::vector<Event>& events,
   return problems;
 }
 
-// Runs `exe` under the tracer; returns its trace.
+// Runs `exe` with `args` under the tracer (children inherit it); returns the trace.
 std::vector<Event> traced_run(const fs::path& trace, const std::string& exe,
-                              std::vector<std::string> args) {
+                              const std::vector<std::string>& args) {
   fs::remove(trace);
-  args.insert(args.end(), {"--threads", "1", "--log-every", "0"});
   const auto r = run_process(
       exe, args, {"LD_PRELOAD=" ADVKFP_SYNC_TRACE_SO, "ADVKFP_SYNC_TRACE=" + trace.string()});
   INFO(exe << " stderr:\n" << r.err);
@@ -140,9 +139,15 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
         "--detection-report", p("detection.json"), "--training-metrics", p("pgd.json"), "--report",
         p("report.html"), "--summary", p("summary.md")},
        {"report.html", "summary.md"}},
+      // A model folder imported again (the way a deployed folder enters a pipeline).
+      {ADVKFP_IMPORT_MODEL_EXE,
+       {"--source-uri", p("robust"), "--model", p("imported")},
+       {"imported"}},
   };
   for (const auto& run : runs) {
-    const auto events = traced_run(trace, run.exe, run.args);
+    auto args = run.args;
+    args.insert(args.end(), {"--threads", "1", "--log-every", "0"});
+    const auto events = traced_run(trace, run.exe, args);
     for (const auto& name : run.artifacts) {
       INFO(fs::path(run.exe).filename().string() << ": " << name);
       REQUIRE(fs::exists(dir / name));
@@ -155,7 +160,9 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
   {
     // The check finds a missing sync: the trace of fgsm-attack with the syncs of one path at a
     // time taken out (a folder can be synced twice: as a parent and as part of its tree).
-    auto events = traced_run(trace, ADVKFP_FGSM_ATTACK_EXE, runs[2].args);
+    auto args = runs[2].args;
+    args.insert(args.end(), {"--threads", "1", "--log-every", "0"});
+    auto events = traced_run(trace, ADVKFP_FGSM_ATTACK_EXE, args);
     const fs::path adv = dir / "adv";
     REQUIRE(durability_problems(events, adv).empty());
     std::set<std::string> synced_paths;
@@ -178,5 +185,31 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
       if (!(e.kind == "rename" && e.to == adv.string())) no_rename.push_back(e);
     }
     CHECK_FALSE(durability_problems(no_rename, adv).empty());
+  }
+}
+
+TEST_CASE("kfp-local publishes its run summaries durably", "[e2e][durability]") {
+  TempDir tmp;
+  const fs::path dir = fs::canonical(tmp.path());
+  const fs::path trace = dir / "trace.tsv";
+  const auto events =
+      traced_run(trace, ADVKFP_KFP_LOCAL_EXE,
+                 {"run", ADVKFP_RUNNER_FIXTURES_DIR "/condition.yaml", "--param", "degrade=true",
+                  "--pipeline-root", (dir / "run").string(), "--bin-dir", ADVKFP_FAKE_COMPONENT_DIR,
+                  "--summary-json", (dir / "out" / "summary.json").string()});
+  // The run's own summary, the copy asked for, and each task's executor input (what a task reads
+  // of the run when it is resumed or inspected).
+  std::vector<fs::path> artifacts = {dir / "run" / "run-summary.json",
+                                     dir / "out" / "summary.json"};
+  for (const auto& e : fs::recursive_directory_iterator(dir / "run")) {
+    if (e.path().filename() == "executor_input.json") artifacts.push_back(e.path());
+  }
+  CHECK(artifacts.size() > 2);
+  for (const auto& artifact : artifacts) {
+    INFO(artifact.string());
+    REQUIRE(fs::exists(artifact));
+    const auto problems = durability_problems(events, artifact);
+    for (const auto& problem : problems) UNSCOPED_INFO(problem);
+    CHECK(problems.empty());
   }
 }
