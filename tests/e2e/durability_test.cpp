@@ -1,16 +1,11 @@
 // Durable artifacts: the CLIs run with an LD_PRELOAD tracer (tests/support/sync_trace.cpp) that
 // logs every fsync and rename in call order. For every artifact a run published, the trace must
-// show the rule of io::write_file_atomically and io::write_dir_atomically: each file and folder
-// of the temporary sibling synced before the rename that publishes it, and the folder holding
-// the new name synced after. rename(2) alone makes the change of name atomic, not the data
-// durable: after a power loss a file renamed before its data reached the disk can be empty (ext4
-// with delayed allocation when no file is replaced, xfs always). A SIGKILL test cannot see this;
-// only the order of the calls can.
-#include <fstream>
+// show the rule of io::write_file_atomically and io::write_dir_atomically (support/durability.h).
+// serve's saved alarm windows are checked the same way in tests/serve/serve_test.cpp.
 #include <set>
-#include <sstream>
 
 #include "e2e/e2e.h"
+#include "support/durability.h"
 #include "training/checkpoint.h"
 
 using namespace advkfp;
@@ -18,73 +13,21 @@ using namespace advkfp::test;
 
 namespace {
 
-struct Event {
-  std::string kind, path, to;  ///< kind "fsync" (path) or "rename" (path -> to)
-};
-
-std::vector<Event> read_trace(const fs::path& file) {
-  std::vector<Event> events;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    Event e;
-    std::getline(fields, e.kind, '\t');
-    std::getline(fields, e.path, '\t');
-    std::getline(fields, e.to, '\t');
-    events.push_back(e);
-  }
-  return events;
-}
-
-// What the trace lacks for the artifact at `artifact` (an absolute path, file or folder, as it is
-// on disk now) to have been published durably; empty when nothing.
-std::vector<std::string> durability_problems(const std::vector<Event>& events,
-                                             const fs::path& artifact) {
-  std::vector<std::string> problems;
-  // The last rename onto the artifact is its publication (a folder that already existed is first
-  // renamed aside, then the temporary folder onto its name).
-  size_t publish = events.size();
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (events[i].kind == "rename" && events[i].to == artifact.string()) publish = i;
-  }
-  if (publish == events.size()) return {"no rename published " + artifact.string()};
-  const fs::path temp = events[publish].path;
-
-  auto synced = [&](const fs::path& p, size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      if (events[i].kind == "fsync" && events[i].path == p.string()) return true;
-    }
-    return false;
-  };
-  std::vector<fs::path> entries = {""};
-  if (fs::is_directory(artifact)) {
-    for (const auto& e : fs::recursive_directory_iterator(artifact)) {
-      entries.push_back(fs::relative(e.path(), artifact));
-    }
-  }
-  for (const auto& rel : entries) {
-    const fs::path before = rel.empty() ? temp : temp / rel;
-    if (!synced(before, 0, publish)) {
-      problems.push_back(before.string() + " was not synced before it was renamed to " +
-                         artifact.string());
-    }
-  }
-  if (!synced(artifact.parent_path(), publish + 1, events.size())) {
-    problems.push_back(artifact.parent_path().string() + " was not synced after " +
-                       artifact.string() + " was renamed into it");
-  }
-  return problems;
-}
-
 // Runs `exe` with `args` under the tracer (children inherit it); returns the trace.
-std::vector<Event> traced_run(const fs::path& trace, const std::string& exe,
-                              const std::vector<std::string>& args) {
+std::vector<SyncEvent> traced_run(const fs::path& trace, const std::string& exe,
+                                  const std::vector<std::string>& args) {
   fs::remove(trace);
-  const auto r = run_process(
-      exe, args, {"LD_PRELOAD=" ADVKFP_SYNC_TRACE_SO, "ADVKFP_SYNC_TRACE=" + trace.string()});
+  const auto r = run_process(exe, args, sync_trace_env(trace));
   INFO(exe << " stderr:\n" << r.err);
   REQUIRE(r.exit_code == 0);
-  return read_trace(trace);
+  return read_sync_trace(trace);
+}
+
+// A CLI's run under the tracer: one thread, no progress lines.
+std::vector<SyncEvent> traced_cli_run(const fs::path& trace, const std::string& exe,
+                                      std::vector<std::string> args) {
+  args.insert(args.end(), {"--threads", "1", "--log-every", "0"});
+  return traced_run(trace, exe, args);
 }
 
 }  // namespace
@@ -145,9 +88,7 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
        {"imported"}},
   };
   for (const auto& run : runs) {
-    auto args = run.args;
-    args.insert(args.end(), {"--threads", "1", "--log-every", "0"});
-    const auto events = traced_run(trace, run.exe, args);
+    const auto events = traced_cli_run(trace, run.exe, run.args);
     for (const auto& name : run.artifacts) {
       INFO(fs::path(run.exe).filename().string() << ": " << name);
       REQUIRE(fs::exists(dir / name));
@@ -160,9 +101,7 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
   {
     // The check finds a missing sync: the trace of fgsm-attack with the syncs of one path at a
     // time taken out (a folder can be synced twice: as a parent and as part of its tree).
-    auto args = runs[2].args;
-    args.insert(args.end(), {"--threads", "1", "--log-every", "0"});
-    auto events = traced_run(trace, ADVKFP_FGSM_ATTACK_EXE, args);
+    auto events = traced_cli_run(trace, ADVKFP_FGSM_ATTACK_EXE, runs[2].args);
     const fs::path adv = dir / "adv";
     REQUIRE(durability_problems(events, adv).empty());
     std::set<std::string> synced_paths;
@@ -171,7 +110,7 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
     }
     size_t needed = 0;
     for (const auto& path : synced_paths) {
-      std::vector<Event> without;
+      std::vector<SyncEvent> without;
       for (const auto& e : events) {
         if (!(e.kind == "fsync" && e.path == path)) without.push_back(e);
       }
@@ -180,7 +119,7 @@ TEST_CASE("every artifact is synced before the rename that publishes it and its 
     // The images, the labels, the manifest, the temporary folder and the folder it is renamed in.
     CHECK(needed == 5);
     // Without the publishing rename there is nothing to check against.
-    std::vector<Event> no_rename;
+    std::vector<SyncEvent> no_rename;
     for (const auto& e : events) {
       if (!(e.kind == "rename" && e.to == adv.string())) no_rename.push_back(e);
     }

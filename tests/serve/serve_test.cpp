@@ -23,6 +23,7 @@
 #include "metrics/records.h"
 #include "serve/serve_fixture.h"
 #include "serve/server_process.h"
+#include "support/durability.h"
 #include "support/helpers.h"
 #include "support/process.h"
 
@@ -467,18 +468,22 @@ TEST_CASE("serve: a new model version is swapped in under load with no failed re
 }
 
 TEST_CASE("serve: a clean stream never raises the alarm, an attacked stream starts the defence "
-          "once with its window",
+          "once with its window saved durably",
           "[serve][e2e][detection]") {
   auto& f = fixture();
   TempDir work;
   data::save_dataset(work / "reference", f.test.slice(0, 500), data::ImageEncoding::kUint8, "ref");
-  const fs::path windows = work / "windows", triggers = work / "triggers.log";
+  const fs::path windows = fs::canonical(work.path()) / "windows", triggers = work / "triggers.log";
+  const fs::path trace = work / "sync-trace.tsv";
   const int64_t window = 200;
+  // Under the fsync/rename tracer, so the saved window can be checked as the CLIs' artifacts are
+  // (tests/e2e/durability_test.cpp).
   ServerProcess server(work / "server",
                        {"--model", f.model_dir.string(), "--watch-interval-s", "0", "--reference",
                         (work / "reference").string(), "--window-size", std::to_string(window),
                         "--consecutive", "2", "--windows-dir", windows.string(), "--cooldown-s", "0",
-                        "--on-alarm", "echo \"$1\" >> '" + triggers.string() + "'"});
+                        "--on-alarm", "echo \"$1\" >> '" + triggers.string() + "'"},
+                       120s, sync_trace_env(trace));
   auto c = server.client();
   const auto send = [&](const torch::Tensor& images, bool uint8) {
     for (int64_t i = 0; i < images.size(0); i += 50) {
@@ -536,6 +541,12 @@ TEST_CASE("serve: a clean stream never raises the alarm, an attacked stream star
   REQUIRE(first_row >= 0);
   CHECK(torch::equal(ds.images, adv.narrow(0, first_row, 2 * window)));
   CHECK(server.terminate() == 0);
+
+  // The window was published durably: its files and folder synced before the rename, and the
+  // windows folder after.
+  const auto problems = durability_problems(read_sync_trace(trace), saved);
+  for (const auto& problem : problems) UNSCOPED_INFO(problem);
+  CHECK(problems.empty());
 }
 
 TEST_CASE("serve: the rollout gate refuses a model less robust on the canary set", "[serve][e2e]") {

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
+#include "support/process.h"
 
 namespace advkfp::test {
 namespace fs = std::filesystem;
@@ -28,7 +28,8 @@ std::string read_all(const fs::path& p) {
 }  // namespace
 
 ServerProcess::ServerProcess(const fs::path& work_dir, std::vector<std::string> args,
-                             std::chrono::seconds start_timeout) {
+                             std::chrono::seconds start_timeout,
+                             const std::vector<std::string>& env) {
   fs::create_directories(work_dir);
   log_ = work_dir / "serve.log";
   const fs::path port_file = work_dir / "port";
@@ -46,12 +47,16 @@ ServerProcess::ServerProcess(const fs::path& work_dir, std::vector<std::string> 
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
+  auto vars = environment_with(env);
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, ADVKFP_SERVE_EXE, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, ADVKFP_SERVE_EXE, &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start serve");
   pid_ = pid;

@@ -16,9 +16,10 @@ class ServerProcess {
  public:
   /// Starts serve with `args` (plus --host 127.0.0.1 --port 0 --port-file, --threads 1,
   /// --log-every 0, and --grpc-port-file when `args` hold --grpc-port) and waits up to
-  /// `start_timeout` for it to listen.
+  /// `start_timeout` for it to listen. `env` ("NAME=value") is added to this process's environment.
   ServerProcess(const std::filesystem::path& work_dir, std::vector<std::string> args,
-                std::chrono::seconds start_timeout = std::chrono::seconds(120));
+                std::chrono::seconds start_timeout = std::chrono::seconds(120),
+                const std::vector<std::string>& env = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

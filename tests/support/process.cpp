@@ -70,8 +70,7 @@ void Spawned::kill(int signal) {
   if (!poll()) ::kill(pid_, signal);
 }
 
-ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
-                          const std::vector<std::string>& env) {
+std::vector<std::string> environment_with(const std::vector<std::string>& env) {
   std::vector<std::string> vars = env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string var(*e);
@@ -80,6 +79,12 @@ ProcessResult run_process(const std::string& exe, const std::vector<std::string>
     for (const auto& v : env) replaced = replaced || v.rfind(name, 0) == 0;
     if (!replaced) vars.push_back(var);
   }
+  return vars;
+}
+
+ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
+  auto vars = environment_with(env);
   std::vector<char*> envp;
   for (auto& v : vars) envp.push_back(v.data());
   envp.push_back(nullptr);

@@ -20,6 +20,10 @@ ProcessResult run_process(const std::string& exe, const std::vector<std::string>
 ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
                           const std::vector<std::string>& env);
 
+/// This process's environment with `env` ("NAME=VALUE") added to it (or replacing a variable of
+/// the same name), as posix_spawn's envp holds it.
+std::vector<std::string> environment_with(const std::vector<std::string>& env);
+
 /// A process started without waiting for it (posix_spawn, no shell), stdout and stderr appended
 /// to `log`. The destructor kills (SIGKILL) and reaps it if it still runs.
 class Spawned {
