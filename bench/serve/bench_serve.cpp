@@ -1,8 +1,10 @@
 // bench-serve: throughput and latency of `serve` under concurrent clients. For each batching
-// setting it starts the serve binary next to this one on loopback (port 0), then for each client
-// count runs closed-loop clients (each sends its next request when the last was answered) for a
-// fixed time over real HTTP, and reports requests/s, images/s, latency percentiles and failures
-// (with their reasons: the HTTP status, or httplib's transport error).
+// setting (max batch size, and the batcher's longest wait for company) it starts the serve binary
+// next to this one on loopback (port 0), then for each client count runs closed-loop clients (each
+// sends its next request when the last was answered) for a fixed time over real HTTP, and reports
+// requests/s, images/s, latency percentiles and failures (with their reasons: the HTTP status, or
+// httplib's transport error). With --repeats N every setting runs N times, repeats outermost, and
+// the table shows min / median / max over them.
 // The server and the clients share the machine: on 2 cores, client threads take CPU from it.
 #include <httplib.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "cli/run.h"
 #include "client.h"
@@ -39,6 +42,8 @@ struct Options : cli::CommonOptions {
   std::filesystem::path model, dataset, results, reference;
   std::string clients = "1,8,64";
   std::string max_batch_sizes = "1,32";
+  std::string max_batch_delays_ms = "2";
+  int64_t repeats = 1;
   double duration_s = 5;
   int64_t images_per_request = 1;
   int64_t serve_threads = 0;
@@ -60,6 +65,32 @@ std::vector<int64_t> parse_list(const std::string& csv, const std::string& what)
   return out;
 }
 
+std::vector<double> parse_delays(const std::string& csv) {
+  std::vector<double> out;
+  std::istringstream in(csv);
+  for (std::string item; std::getline(in, item, ',');) {
+    size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != item.size() || !(v >= 0 && v <= 1000)) {
+      throw UsageError(
+          describe("max_batch_delays_ms", "'" + item + "' is not a delay in [0, 1000] ms"));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) throw UsageError(describe("max_batch_delays_ms", "is empty"));
+  return out;
+}
+
+std::string format_ms(double ms) {
+  std::ostringstream out;
+  out << ms;
+  return out.str();
+}
+
 // One request body per image group of the dataset (UINT8, as a camera would send them).
 std::vector<std::string> request_bodies(const data::Dataset& ds, int64_t per_request) {
   std::vector<std::string> bodies;
@@ -78,13 +109,15 @@ struct Server {
   int port = 0;
 };
 
-Server start_server(const Options& o, int64_t max_batch, const fs::path& work) {
+Server start_server(const Options& o, int64_t max_batch, double delay_ms, const fs::path& work) {
+  static int started = 0;
   const fs::path self = fs::read_symlink("/proc/self/exe");
   const fs::path exe = self.parent_path() / "serve";
-  const fs::path port_file = work / ("port-" + std::to_string(max_batch));
+  const fs::path port_file = work / ("port-" + std::to_string(++started));
   std::vector<std::string> args = {exe.string(), "--model", o.model.string(), "--host", "127.0.0.1",
                                    "--port", "0", "--port-file", port_file.string(),
                                    "--max-batch-size", std::to_string(max_batch),
+                                   "--max-batch-delay-ms", format_ms(delay_ms),
                                    "--http-threads", std::to_string(o.http_threads),
                                    "--queue-size", "4096", "--watch-interval-s", "0",
                                    "--threads", std::to_string(o.serve_threads)};
@@ -170,44 +203,88 @@ io::Json run_load(int port, const std::vector<std::string>& bodies, int64_t clie
           {"p99_ms", 1000 * serve::client::percentile(all, 0.99)}};
 }
 
+// min / median / max of `key` over rows, as "a / b / c" with `precision` decimals.
+std::string spread(const std::vector<io::Json>& rows, const char* key, int precision) {
+  std::vector<double> v;
+  for (const auto& r : rows) v.push_back(r[key].get<double>());
+  std::sort(v.begin(), v.end());
+  const double median =
+      v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(precision);
+  if (v.size() == 1) {
+    out << v[0];
+  } else {
+    out << v.front() << " / " << median << " / " << v.back();
+  }
+  return out.str();
+}
+
 void run(const Options& o) {
   const auto clients = parse_list(o.clients, "clients");
   const auto batches = parse_list(o.max_batch_sizes, "max_batch_sizes");
+  const auto delays = parse_delays(o.max_batch_delays_ms);
   auto ds = data::load_dataset(o.dataset, "dataset");
   const auto bodies = request_bodies(ds, o.images_per_request);
   const fs::path work = fs::temp_directory_path() / ("bench-serve-" + std::to_string(::getpid()));
   fs::create_directories(work);
+  // Every run, in the order run; then grouped by setting for the table.
   io::Json rows = io::Json::array();
-  std::cout << "| max batch | clients | requests/s | images/s | p50 ms | p99 ms | failed |\n"
-            << "|---:|---:|---:|---:|---:|---:|---:|\n";
-  for (const auto b : batches) {
-    const auto server = start_server(o, b, work);
-    try {
-      run_load(server.port, bodies, 1, std::min(1.0, o.duration_s), o.images_per_request);  // warm-up
-      for (const auto c : clients) {
-        auto row = run_load(server.port, bodies, c, o.duration_s, o.images_per_request);
-        row["max_batch_size"] = b;
-        std::cout << std::fixed << std::setprecision(1) << "| " << b << " | " << c << " | "
-                  << row["requests_per_s"].get<double>() << " | " << row["images_per_s"].get<double>()
-                  << " | " << std::setprecision(2) << row["p50_ms"].get<double>() << " | "
-                  << row["p99_ms"].get<double>() << " | " << row["failed"].get<int64_t>() << " |"
-                  << std::endl;
-        for (const auto& [reason, n] : row["failures"].items()) {
-          std::cerr << "bench-serve: max batch " << b << ", " << c
-                    << " clients: " << n.get<int64_t>() << " failed with " << reason << std::endl;
+  std::vector<std::tuple<int64_t, double, int64_t>> settings;
+  std::map<std::tuple<int64_t, double, int64_t>, std::vector<io::Json>> runs;
+  for (int64_t repeat = 0; repeat < o.repeats; ++repeat) {
+    for (const auto b : batches) {
+      // Without batching (max batch 1) the batcher never waits: one server stands for every delay.
+      for (const auto d : b == 1 ? std::vector<double>{delays.front()} : delays) {
+        const auto server = start_server(o, b, d, work);
+        try {
+          run_load(server.port, bodies, 1, std::min(1.0, o.duration_s),
+                   o.images_per_request);  // warm-up
+          for (const auto c : clients) {
+            auto row = run_load(server.port, bodies, c, o.duration_s, o.images_per_request);
+            row["max_batch_size"] = b;
+            row["max_batch_delay_ms"] = d;
+            row["repeat"] = repeat;
+            std::cerr << "bench-serve: run " << repeat + 1 << "/" << o.repeats << ", max batch "
+                      << b << ", delay " << format_ms(d) << " ms, " << c
+                      << " clients: " << std::fixed << std::setprecision(1)
+                      << row["requests_per_s"].get<double>() << " requests/s, p50 "
+                      << std::setprecision(2) << row["p50_ms"].get<double>() << " ms" << std::endl;
+            for (const auto& [reason, n] : row["failures"].items()) {
+              std::cerr << "bench-serve: max batch " << b << ", delay " << format_ms(d) << " ms, "
+                        << c << " clients: " << n.get<int64_t>() << " failed with " << reason
+                        << std::endl;
+            }
+            const auto key = std::make_tuple(b, d, c);
+            if (!runs.count(key)) settings.push_back(key);
+            runs[key].push_back(row);
+            rows.push_back(row);
+          }
+        } catch (...) {
+          stop_server(server);
+          throw;
         }
-        rows.push_back(row);
+        stop_server(server);
       }
-    } catch (...) {
-      stop_server(server);
-      throw;
     }
-    stop_server(server);
   }
   std::error_code ec;
   fs::remove_all(work, ec);
+  std::cout << "| max batch | delay ms | clients | requests/s | images/s | p50 ms | p99 ms | failed |\n"
+            << "|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& key : settings) {
+    const auto& [b, d, c] = key;
+    const auto& rs = runs[key];
+    int64_t failed = 0;
+    for (const auto& r : rs) failed += r["failed"].get<int64_t>();
+    std::cout << "| " << b << " | " << (b == 1 ? std::string("-") : format_ms(d)) << " | " << c
+              << " | " << spread(rs, "requests_per_s", 1) << " | " << spread(rs, "images_per_s", 1)
+              << " | " << spread(rs, "p50_ms", 2) << " | " << spread(rs, "p99_ms", 2) << " | "
+              << failed << " |" << std::endl;
+  }
   io::write_json(o.results, {{"images_per_request", o.images_per_request},
                              {"duration_s", o.duration_s},
+                             {"repeats", o.repeats},
                              {"detection", !o.reference.empty()},
                              {"rows", rows}},
                  "results");
@@ -229,6 +306,12 @@ const cli::Spec<Options>& spec() {
           .param("clients", &Options::clients, "Concurrent clients, comma-separated.")
           .param("max_batch_sizes", &Options::max_batch_sizes,
                  "serve's --max-batch-size values, comma-separated (1: no batching).")
+          .param("max_batch_delays_ms", &Options::max_batch_delays_ms,
+                 "serve's --max-batch-delay-ms values, comma-separated (each with every max batch "
+                 "size above 1).")
+          .param("repeats", &Options::repeats,
+                 "Runs of every setting, repeats outermost; the table shows min / median / max.",
+                 cli::in_range(1, 100))
           .param("duration_s", &Options::duration_s, "Seconds of load per row.",
                  cli::in_range(0, 3600, true))
           .param("images_per_request", &Options::images_per_request, "Images per request.",

@@ -1,6 +1,8 @@
 // The dynamic batcher (see batcher.h).
 #include "batcher.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace advkfp::serve {
@@ -11,6 +13,7 @@ Batcher::Batcher(BatcherConfig config, ModelSlot& slot, BatchHook on_computed,
       slot_(slot),
       on_computed_(std::move(on_computed)),
       on_answered_(std::move(on_answered)) {
+  expected_ = config_.max_batch;
   worker_ = std::thread([this] { loop(); });
 }
 
@@ -47,7 +50,9 @@ void Batcher::loop() {
   for (;;) {
     ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and drained
-    // Wait up to max_delay after the first request for the batch to fill.
+    // Wait up to max_delay after the first request for the images the last batch held (the
+    // clients it answered are the likeliest to send next), so a lone client is not held for the
+    // delay while a crowd still fills whole batches; the first batch waits for a full one.
     const auto until = Clock::now() + config_.max_delay;
     const auto images_queued = [this] {
       int64_t n = 0;
@@ -55,8 +60,7 @@ void Batcher::loop() {
       return n;
     };
     if (config_.max_batch > 1) {
-      ready_.wait_until(lock, until,
-                        [&] { return stopping_ || images_queued() >= config_.max_batch; });
+      ready_.wait_until(lock, until, [&] { return stopping_ || images_queued() >= expected_; });
     }
     // Take whole requests while they fit (a request larger than max_batch runs alone).
     std::vector<Job> batch;
@@ -68,6 +72,7 @@ void Batcher::loop() {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    expected_ = std::clamp<int64_t>(n, 1, config_.max_batch);
     lock.unlock();
 
     const auto now = Clock::now();

@@ -1,7 +1,8 @@
 // Dynamic batching: requests from many HTTP threads wait in one bounded queue; one worker takes
 // the model once per batch, concatenates up to max_batch images (waiting at most max_delay after
-// the first request for more), runs one forward pass and hands each request its rows. A request
-// whose deadline passed while it queued is answered without being computed.
+// the first request for as many images as the last batch held), runs one forward pass and hands
+// each request its rows. A request whose deadline passed while it queued is answered without
+// being computed.
 #pragma once
 
 #include <torch/torch.h>
@@ -29,7 +30,7 @@ struct BatchResult {
 
 struct BatcherConfig {
   int64_t max_batch = 32;                           ///< images per forward pass (1: no batching)
-  std::chrono::microseconds max_delay{2000};        ///< wait for more after the first request
+  std::chrono::microseconds max_delay{2000};        ///< longest wait for more after the first
   int64_t queue_capacity = 128;                     ///< queued requests; more are refused
 };
 
@@ -69,6 +70,7 @@ class Batcher {
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Job> queue_;
+  int64_t expected_ = 1;  ///< images the batcher waits for: the last batch's (at first max_batch)
   bool stopping_ = false;
   std::thread worker_;
 };

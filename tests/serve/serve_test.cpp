@@ -360,7 +360,8 @@ TEST_CASE("serve: a full queue answers 503 and concurrent requests share batches
   CHECK(busy >= 1);
   CHECK(server.terminate() == 0);
 
-  // Without the queue limit, 8 concurrent requests arriving within the delay share forward passes.
+  // Without the queue limit, 8 concurrent requests arriving within the delay share forward passes
+  // (the batcher's first batch waits for a full one).
   TempDir work2;
   ServerProcess batching(work2.path(), {"--model", f.model_dir.string(), "--watch-interval-s", "0",
                                         "--max-batch-delay-ms", "1000", "--max-batch-size", "8"});
@@ -376,7 +377,23 @@ TEST_CASE("serve: a full queue answers 503 and concurrent requests share batches
   for (auto& t : threads) t.join();
   CHECK(ok == 8);
   CHECK(batching.metric("advkfp_serve_batch_size_sum") == 8);
-  CHECK(batching.metric("advkfp_serve_batch_size_count") < 8);
+  CHECK(batching.metric("advkfp_serve_batch_size_count") == 1);
+
+  // The batcher waits for as many images as its last batch held: a lone request after the crowd
+  // is held for the whole delay (8 were expected), the ones after it, each alone, are not.
+  auto c = batching.client();
+  const auto lone = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = c.Post(infer_path(), body, "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  CHECK(lone() >= 1.0);
+  double after = 0;
+  for (int i = 0; i < 5; ++i) after += lone();
+  CHECK(after < 2.5);  // held for the delay, five would take at least 5 s
+  CHECK(batching.metric("advkfp_serve_batch_size_count") == 7);
   CHECK(batching.terminate() == 0);
 }
 
