@@ -82,13 +82,14 @@ TEST_CASE("training, attack and evaluation steps take no page faults under glibc
   // over the iterations, so the set of live rows changes size at nearly every iteration. When
   // each size was a new allocation this loop took 13,000-21,000 faults in its 8 steady steps on
   // 2048 images (6 runs; on 1024 images it was below the bound in 1 run of 6); computed in at
-  // most 8 group sizes it takes 17-1,200. Bound: 4 per image, 6,144.
+  // most 8 group sizes it takes 17-1,200 alone, and took 7,057 once in CI beside other tests.
+  // Bound: 8 per image, 10,240, still below the fewest the per-size allocations ever took.
   write_fashion_dataset(dir / "test-2k", "t10k", 2048);
   const auto apgd = run_counting(ADVKFP_EVALUATE_EXE,
                                  {"--model", p("model"), "--dataset", p("test-2k"), "--metrics",
                                   p("apgd.json"), "--attack", "apgd", "--epsilon", "0.05",
                                   "--steps", "10", "--batch-size", "128"});
-  check_fault_free(apgd, "APGD-CE-10", 128, 4);
+  check_fault_free(apgd, "APGD-CE-10", 128, 8);
 
   const auto fgsm = run_counting(ADVKFP_FGSM_ATTACK_EXE,
                                  {"--model", p("model"), "--dataset", p("test"),
